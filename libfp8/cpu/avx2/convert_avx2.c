@@ -1,0 +1,343 @@
+/* libfp8: AVX2 conversion kernels, eight lanes at a time, giving the same
+ * bytes as the scalar reference (convert/reference.h); each array's tail
+ * goes to the scalar kernel.
+ *
+ * The kernels use floating-point adds and multiplies whose results are exact
+ * or whose rounding is the one we want, so they run under the default MXCSR
+ * (round to nearest, no DAZ/FTZ, exceptions masked), set on entry and
+ * restored on exit: a caller's FTZ/DAZ, rounding mode or unmasked exceptions
+ * cannot change a result, and its sticky flags are left as they were.
+ *
+ * Each kernel is specialized per format (FP8_SPECIALIZE), so the format's
+ * parameters are constants and tests for specials it lacks compile away. */
+#if !defined(__AVX2__) || !defined(__FMA__) || !defined(__F16C__)
+#error "cpu/avx2 sources must be compiled with -mavx2 -mfma -mf16c"
+#endif
+
+#include <immintrin.h>
+
+#include "convert/reference.h"
+#include "cpu/kernels.h"
+
+#define FP8_INLINE static inline __attribute__((always_inline))
+
+#define FP8_DEFAULT_MXCSR 0x1F80u
+
+/* Destinations this large bypass the caches with non-temporal stores, as
+ * memcpy does: the output will not be read back before it is evicted, and a
+ * normal store would first read every line it writes. */
+#define FP8_STREAM_MIN_BYTES ((size_t)8 << 20)
+
+#ifndef FP8_PREFETCH_BYTES
+#define FP8_PREFETCH_BYTES 4096
+#endif
+
+/* Elements to convert in scalar code before dst is 32-byte aligned for streaming. */
+static size_t stream_head(const void *dst, size_t elem_size, size_t n)
+{
+    const size_t head = ((size_t)-(uintptr_t)dst & 31u) / elem_size;
+    return head < n ? head : n;
+}
+
+FP8_INLINE void store256(void *dst, __m256i v, bool stream)
+{
+    if (stream)
+        _mm256_stream_si256((__m256i *)dst, v);
+    else
+        _mm256_storeu_si256((__m256i *)dst, v);
+}
+
+/* Calls body(&params_of_format, args...) with the format's parameters as constants. */
+#define FP8_SPECIALIZE(p, body, ...)                                                                   \
+    switch ((p)->format) {                                                                             \
+    case FP8_E4M3: body(&fp8_format_params_table[FP8_E4M3], __VA_ARGS__); break;                       \
+    case FP8_E5M2: body(&fp8_format_params_table[FP8_E5M2], __VA_ARGS__); break;                       \
+    case FP8_E4M3FNUZ: body(&fp8_format_params_table[FP8_E4M3FNUZ], __VA_ARGS__); break;               \
+    case FP8_E5M2FNUZ: body(&fp8_format_params_table[FP8_E5M2FNUZ], __VA_ARGS__); break;               \
+    }
+
+/* ---- encoding, round to nearest even ---------------------------------------------------------
+ *
+ * normal (|x| >= 2^min_exp): integer rounding of the FP32 bits a = |x|,
+ *     | 0 | EEEEEEEE | MMM MMMMMMMMMMMMMMMMMMMM |   shift = 23 - mantissa_bits
+ *     code = (a + (2^(shift-1) - 1) + odd - ((127 - bias) << 23)) >> shift,  odd = (a >> shift) & 1
+ *   a carry out of the mantissa steps the exponent; the rebias folds into the constant.
+ * subnormal: the FP32 add |x| + 2^(min_exp - mantissa_bits + 23) lands where one unit in the
+ *   last place is the FP8 subnormal step, so the hardware rounds |x| to it (ties to even), and
+ *   bits(sum) - bits(magic) is the code (2^mantissa_bits when it rounds up to the smallest normal).
+ * overflow: min(code, max_code) saturates; min(code, max_code + 1) gives the NaN or infinity.
+ * NaN input: the format's NaN, without sign. FNUZ: no negative zero. */
+typedef struct nearest_consts {
+    __m256i round, magic_bits, min_normal_bits, clamp;
+    __m256 magic;
+} nearest_consts;
+
+FP8_INLINE nearest_consts nearest_consts_of(const fp8_format_params *p, fp8_saturation sat)
+{
+    const int shift = 23 - (int)p->mantissa_bits;
+    const int magic_exp = p->min_exp - (int)p->mantissa_bits + 23;
+    return (nearest_consts){
+        .round = _mm256_set1_epi32((1 << (shift - 1)) - 1 - ((127 - p->bias) << 23)),
+        .magic_bits = _mm256_set1_epi32((127 + magic_exp) << 23),
+        .magic = _mm256_castsi256_ps(_mm256_set1_epi32((127 + magic_exp) << 23)),
+        .min_normal_bits = _mm256_set1_epi32((127 + p->min_exp) << 23),
+        .clamp = _mm256_set1_epi32((int)p->max_code + (sat == FP8_SATFINITE ? 0 : 1)),
+    };
+}
+
+FP8_INLINE __m256i encode8_nearest(__m256i bits, const fp8_format_params *p, const nearest_consts *k)
+{
+    const int shift = 23 - (int)p->mantissa_bits;
+    const __m256i a = _mm256_and_si256(bits, _mm256_set1_epi32(0x7FFFFFFF));
+    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(a, shift), _mm256_set1_epi32(1));
+    const __m256i normal = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(a, k->round), odd), shift);
+    const __m256i subnormal =
+        _mm256_sub_epi32(_mm256_castps_si256(_mm256_add_ps(_mm256_castsi256_ps(a), k->magic)), k->magic_bits);
+    __m256i mag = _mm256_blendv_epi8(normal, subnormal, _mm256_cmpgt_epi32(k->min_normal_bits, a));
+    mag = _mm256_min_epi32(mag, k->clamp);
+    __m256i sign = _mm256_and_si256(_mm256_srli_epi32(bits, 24), _mm256_set1_epi32(0x80));
+    if (p->fnuz) sign = _mm256_andnot_si256(_mm256_cmpeq_epi32(mag, _mm256_setzero_si256()), sign);
+    const __m256i nan = _mm256_cmpgt_epi32(a, _mm256_set1_epi32(0x7F800000));
+    return _mm256_blendv_epi8(_mm256_or_si256(mag, sign), _mm256_set1_epi32((int)p->nan_code), nan);
+}
+
+/* Four vectors of 32-bit codes (each < 256) -> 32 bytes in order. */
+FP8_INLINE void store32_codes(uint8_t *dst, __m256i c0, __m256i c1, __m256i c2, __m256i c3, bool stream)
+{
+    const __m256i b = _mm256_packus_epi16(_mm256_packus_epi32(c0, c1), _mm256_packus_epi32(c2, c3));
+    /* the packs work per 128-bit lane: dwords come out as c0lo c1lo c2lo c3lo | c0hi c1hi c2hi c3hi */
+    store256(dst, _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)), stream);
+}
+
+/* Loaders: eight source elements -> eight FP32 bit patterns, exactly. */
+FP8_INLINE __m256i load8_f32(const void *src) { return _mm256_loadu_si256((const __m256i *)src); }
+FP8_INLINE __m256i load8_bf16(const void *src)
+{
+    return _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)src)), 16);
+}
+FP8_INLINE __m256i load8_f16(const void *src)
+{
+    return _mm256_castps_si256(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)src)));
+}
+
+typedef __m256i (*load8_fn)(const void *);
+
+/* Encodes whole blocks of 32; returns how many elements it did. */
+FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, const unsigned char *src,
+                                      size_t elem_size, size_t n, load8_fn load8, fp8_saturation sat, bool stream)
+{
+    const nearest_consts k = nearest_consts_of(p, sat);
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const unsigned char *s = src + i * elem_size;
+        _mm_prefetch((const char *)s + FP8_PREFETCH_BYTES, _MM_HINT_T0);
+        _mm_prefetch((const char *)s + FP8_PREFETCH_BYTES + 64, _MM_HINT_T0);
+        store32_codes(dst + i, encode8_nearest(load8(s), p, &k), encode8_nearest(load8(s + 8 * elem_size), p, &k),
+                      encode8_nearest(load8(s + 16 * elem_size), p, &k),
+                      encode8_nearest(load8(s + 24 * elem_size), p, &k), stream);
+    }
+    return i;
+}
+
+#define FP8_ENCODE_BODY(params, done, ...) (*(done) = encode_nearest_body(params, __VA_ARGS__))
+
+#define FP8_DEFINE_AVX2_ENCODE(name, src_type, load8, scalar_kernel)                                         \
+    static void name(uint8_t *dst, const src_type *src, size_t n, const fp8_format_params *p, fp8_saturation sat) \
+    {                                                                                                         \
+        const bool stream = n >= FP8_STREAM_MIN_BYTES;                                                        \
+        const size_t head = stream ? stream_head(dst, 1, n) : 0;                                              \
+        scalar_kernel(dst, src, head, p, sat);                                                                \
+        const unsigned mxcsr = _mm_getcsr();                                                                  \
+        _mm_setcsr(FP8_DEFAULT_MXCSR);                                                                        \
+        size_t done = 0;                                                                                      \
+        if (stream)                                                                                           \
+            FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst + head, (const unsigned char *)(src + head),        \
+                           sizeof *src, n - head, load8, sat, true)                                           \
+        else                                                                                                  \
+            FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst, (const unsigned char *)src, sizeof *src, n, load8, \
+                           sat, false)                                                                        \
+        _mm_setcsr(mxcsr);                                                                                    \
+        if (stream) _mm_sfence();                                                                             \
+        done += head;                                                                                         \
+        scalar_kernel(dst + done, src + done, n - done, p, sat);                                              \
+    }
+
+FP8_DEFINE_AVX2_ENCODE(avx2_encode_f32, float, load8_f32, fp8_scalar_encode_f32)
+FP8_DEFINE_AVX2_ENCODE(avx2_encode_f16, uint16_t, load8_f16, fp8_scalar_encode_f16)
+FP8_DEFINE_AVX2_ENCODE(avx2_encode_bf16, uint16_t, load8_bf16, fp8_scalar_encode_bf16)
+
+/* ---- encoding, stochastic rounding -----------------------------------------------------------
+ * fp8_round_magnitude() in 32-bit lanes, integers only: frac32 = floor(frac * 2^32) is exact for
+ * s <= 32 and the scalar code's truncation for s > 32; the result goes up when frac32 + random
+ * carries out of 32 bits. */
+FP8_INLINE __m256i encode8_stochastic(__m256i bits, const fp8_format_params *p, __m256i clamp, __m256i random)
+{
+    const __m256i one = _mm256_set1_epi32(1), thirty_two = _mm256_set1_epi32(32);
+    const __m256i min_exp = _mm256_set1_epi32(p->min_exp);
+    const __m256i a = _mm256_and_si256(bits, _mm256_set1_epi32(0x7FFFFFFF));
+    const __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(a, 23), _mm256_set1_epi32(127));
+    /* FP32 subnormals get a wrong implicit bit here, but s > 64 for them, so floor and frac32 are 0 */
+    const __m256i sig = _mm256_or_si256(_mm256_and_si256(a, _mm256_set1_epi32(0x7FFFFF)), _mm256_set1_epi32(0x800000));
+    const __m256i deficit = _mm256_max_epi32(_mm256_sub_epi32(min_exp, e), _mm256_setzero_si256());
+    const __m256i s = _mm256_add_epi32(_mm256_set1_epi32(23 - (int)p->mantissa_bits), deficit);
+    const __m256i floor = _mm256_srlv_epi32(sig, s); /* counts >= 32 give 0 */
+    const __m256i below = _mm256_and_si256(sig, _mm256_sub_epi32(_mm256_sllv_epi32(one, s), one));
+    /* exactly one of the two shift counts is in range, except s == 32 where both give sig */
+    const __m256i frac32 = _mm256_or_si256(_mm256_sllv_epi32(below, _mm256_sub_epi32(thirty_two, s)),
+                                           _mm256_srlv_epi32(sig, _mm256_sub_epi32(s, thirty_two)));
+    const __m256i sum = _mm256_add_epi32(frac32, random);
+    const __m256i no_carry = _mm256_cmpeq_epi32(_mm256_max_epu32(sum, random), sum); /* sum >= random */
+    const __m256i rounded = _mm256_sub_epi32(_mm256_add_epi32(floor, one), _mm256_and_si256(no_carry, one));
+    const __m256i e_step = _mm256_sub_epi32(_mm256_max_epi32(e, min_exp), min_exp);
+    __m256i mag = _mm256_add_epi32(_mm256_slli_epi32(e_step, (int)p->mantissa_bits), rounded);
+    mag = _mm256_min_epi32(mag, clamp);
+    __m256i sign = _mm256_and_si256(_mm256_srli_epi32(bits, 24), _mm256_set1_epi32(0x80));
+    if (p->fnuz) sign = _mm256_andnot_si256(_mm256_cmpeq_epi32(mag, _mm256_setzero_si256()), sign);
+    const __m256i nan = _mm256_cmpgt_epi32(a, _mm256_set1_epi32(0x7F800000));
+    return _mm256_blendv_epi8(_mm256_or_si256(mag, sign), _mm256_set1_epi32((int)p->nan_code), nan);
+}
+
+/* fp8_lowbias32() in lanes. */
+FP8_INLINE __m256i lowbias32_8(__m256i x)
+{
+    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+    x = _mm256_mullo_epi32(x, _mm256_set1_epi32(0x7FEB352D));
+    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
+    x = _mm256_mullo_epi32(x, _mm256_set1_epi32((int)0x846CA68Bu));
+    return _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+}
+
+/* One segment of indices that share their high 32 bits (so one key); whole blocks of 32. */
+FP8_INLINE size_t encode_stochastic_body(const fp8_format_params *p, uint8_t *dst, const float *src, size_t n,
+                                         fp8_saturation sat, fp8_sr_key key, uint32_t first_index_lo)
+{
+    const __m256i clamp = _mm256_set1_epi32((int)p->max_code + (sat == FP8_SATFINITE ? 0 : 1));
+    const __m256i k0 = _mm256_set1_epi32((int)key.k0), k1 = _mm256_set1_epi32((int)key.k1);
+    __m256i index = _mm256_add_epi32(_mm256_set1_epi32((int)first_index_lo), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i c[4];
+        for (int v = 0; v < 4; v++) {
+            const __m256i random = lowbias32_8(_mm256_add_epi32(lowbias32_8(_mm256_xor_si256(index, k0)), k1));
+            c[v] = encode8_stochastic(load8_f32(src + i + 8 * v), p, clamp, random);
+            index = _mm256_add_epi32(index, _mm256_set1_epi32(8));
+        }
+        store32_codes(dst + i, c[0], c[1], c[2], c[3], false);
+    }
+    return i;
+}
+
+#define FP8_STOCHASTIC_BODY(params, done, ...) (*(done) = encode_stochastic_body(params, __VA_ARGS__))
+
+static void avx2_encode_f32_sr(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p,
+                               fp8_saturation sat, uint64_t seed, uint64_t offset)
+{
+    for (size_t i = 0; i < n;) {
+        const uint64_t index = offset + i;
+        const uint64_t to_boundary = (UINT64_C(1) << 32) - (uint32_t)index;
+        const size_t segment = n - i > to_boundary ? (size_t)to_boundary : n - i;
+        const fp8_sr_key key = fp8_sr_key_for(seed, (uint32_t)(index >> 32));
+        size_t done = 0;
+        FP8_SPECIALIZE(p, FP8_STOCHASTIC_BODY, &done, dst + i, src + i, segment, sat, key, (uint32_t)index)
+        fp8_scalar_encode_f32_sr(dst + i + done, src + i + done, segment - done, p, sat, seed, index + done);
+        i += segment;
+    }
+}
+
+/* ---- decoding ----------------------------------------------------------------------------------
+ *   code << 24, arithmetic shift right by 1 + mantissa_bits, keep sign and magnitude:
+ *     | S | 0000 | E..E M..M | 0... |  = sign | mag << (23 - mantissa_bits)
+ *   times 2^(127 - bias) is the value, normal or subnormal alike (FP8 subnormals land in FP32's
+ *   subnormal range, and the product is exact). Then the specials. */
+FP8_INLINE __m256 decode8_f32(const fp8_format_params *p, const uint8_t *src)
+{
+    const int mbits = (int)p->mantissa_bits;
+    const __m256i c = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)src));
+    const __m256i placed = _mm256_and_si256(_mm256_srai_epi32(_mm256_slli_epi32(c, 24), 1 + mbits),
+                                            _mm256_set1_epi32((int)(0x80000000u | (0x7Fu << (23 - mbits)))));
+    __m256 f = _mm256_mul_ps(_mm256_castsi256_ps(placed), _mm256_castsi256_ps(_mm256_set1_epi32((254 - p->bias) << 23)));
+    const __m256 nan = _mm256_castsi256_ps(_mm256_set1_epi32((int)FP8_F32_CANONICAL_NAN));
+    if (p->fnuz) return _mm256_blendv_ps(f, nan, _mm256_castsi256_ps(_mm256_cmpeq_epi32(c, _mm256_set1_epi32(0x80))));
+    const __m256i mag = _mm256_and_si256(c, _mm256_set1_epi32(0x7F));
+    if (p->infinity_mag <= 0x7F) {
+        const __m256i is_inf = _mm256_cmpeq_epi32(mag, _mm256_set1_epi32((int)p->infinity_mag));
+        const __m256i inf = _mm256_or_si256(_mm256_and_si256(placed, _mm256_set1_epi32((int)0x80000000u)),
+                                            _mm256_set1_epi32(0x7F800000));
+        f = _mm256_blendv_ps(f, _mm256_castsi256_ps(inf), _mm256_castsi256_ps(is_inf));
+    }
+    const int last_value = (int)p->first_special_mag - 1 + (p->infinity_mag <= 0x7F);
+    return _mm256_blendv_ps(f, nan, _mm256_castsi256_ps(_mm256_cmpgt_epi32(mag, _mm256_set1_epi32(last_value))));
+}
+
+/* Two vectors of 32-bit values (each < 2^16) -> sixteen uint16 in order. */
+FP8_INLINE size_t decode_f32_body(const fp8_format_params *p, float *dst, const uint8_t *src, size_t n, bool stream)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        store256(dst + i, _mm256_castps_si256(decode8_f32(p, src + i)), stream);
+        store256(dst + i + 8, _mm256_castps_si256(decode8_f32(p, src + i + 8)), stream);
+    }
+    return i;
+}
+
+/* FP16 holds every FP8 value; the conversion is exact (FP8 NaN -> 0x7FFF). */
+FP8_INLINE size_t decode_f16_body(const fp8_format_params *p, uint16_t *dst, const uint8_t *src, size_t n, bool stream)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m128i lo = _mm256_cvtps_ph(decode8_f32(p, src + i), _MM_FROUND_TO_NEAREST_INT);
+        const __m128i hi = _mm256_cvtps_ph(decode8_f32(p, src + i + 8), _MM_FROUND_TO_NEAREST_INT);
+        store256(dst + i, _mm256_set_m128i(hi, lo), stream);
+    }
+    return i;
+}
+
+/* BF16 is the top half of the exact FP32. */
+FP8_INLINE size_t decode_bf16_body(const fp8_format_params *p, uint16_t *dst, const uint8_t *src, size_t n, bool stream)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256i lo = _mm256_srli_epi32(_mm256_castps_si256(decode8_f32(p, src + i)), 16);
+        const __m256i hi = _mm256_srli_epi32(_mm256_castps_si256(decode8_f32(p, src + i + 8)), 16);
+        store256(dst + i, _mm256_permute4x64_epi64(_mm256_packus_epi32(lo, hi), 0xD8), stream);
+    }
+    return i;
+}
+
+#define FP8_DECODE_BODY_F32(params, done, ...) (*(done) = decode_f32_body(params, __VA_ARGS__))
+#define FP8_DECODE_BODY_F16(params, done, ...) (*(done) = decode_f16_body(params, __VA_ARGS__))
+#define FP8_DECODE_BODY_BF16(params, done, ...) (*(done) = decode_bf16_body(params, __VA_ARGS__))
+
+#define FP8_DEFINE_AVX2_DECODE(name, dst_type, body, scalar_kernel)                               \
+    static void name(dst_type *dst, const uint8_t *src, size_t n, const fp8_format_params *p)     \
+    {                                                                                             \
+        const bool stream = n * sizeof *dst >= FP8_STREAM_MIN_BYTES;                              \
+        const size_t head = stream ? stream_head(dst, sizeof *dst, n) : 0;                        \
+        scalar_kernel(dst, src, head, p);                                                         \
+        const unsigned mxcsr = _mm_getcsr();                                                      \
+        _mm_setcsr(FP8_DEFAULT_MXCSR);                                                            \
+        size_t done = 0;                                                                          \
+        if (stream)                                                                               \
+            FP8_SPECIALIZE(p, body, &done, dst + head, src + head, n - head, true)                \
+        else                                                                                      \
+            FP8_SPECIALIZE(p, body, &done, dst, src, n, false)                                    \
+        _mm_setcsr(mxcsr);                                                                        \
+        if (stream) _mm_sfence();                                                                 \
+        done += head;                                                                             \
+        scalar_kernel(dst + done, src + done, n - done, p);                                       \
+    }
+
+FP8_DEFINE_AVX2_DECODE(avx2_decode_f32, float, FP8_DECODE_BODY_F32, fp8_scalar_decode_f32)
+FP8_DEFINE_AVX2_DECODE(avx2_decode_f16, uint16_t, FP8_DECODE_BODY_F16, fp8_scalar_decode_f16)
+FP8_DEFINE_AVX2_DECODE(avx2_decode_bf16, uint16_t, FP8_DECODE_BODY_BF16, fp8_scalar_decode_bf16)
+
+const fp8_cpu_kernels fp8_cpu_kernels_avx2 = {
+    .isa = FP8_CPU_ISA_AVX2,
+    .encode_f32 = avx2_encode_f32,
+    .encode_f16 = avx2_encode_f16,
+    .encode_bf16 = avx2_encode_bf16,
+    .encode_f32_sr = avx2_encode_f32_sr,
+    .decode_f32 = avx2_decode_f32,
+    .decode_f16 = avx2_decode_f16,
+    .decode_bf16 = avx2_decode_bf16,
+};

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every test: set up, build, run the whole suite (including the exhaustive
+# conversion checks), then the suite again under ASan + UBSan with the
+# exhaustive loops sampled.
+set -euo pipefail
+FP8_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=setup.sh
+. "$FP8_ROOT/scripts/setup.sh"
+fp8_install "${FP8_PACKAGES[@]}"
+jobs=$(nproc)
+
+echo "== release build and full test suite"
+fp8_configure_and_build "$FP8_ROOT/build"
+ctest --test-dir "$FP8_ROOT/build" -j "$jobs" --output-on-failure
+
+echo "== ASan + UBSan build, exhaustive loops sampled (FP8_TEST_STRIDE=61)"
+fp8_configure_and_build "$FP8_ROOT/build-sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DFP8_SANITIZE=address,undefined -DFP8_BUILD_BENCH=OFF
+FP8_TEST_STRIDE=61 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir "$FP8_ROOT/build-sanitize" -j "$jobs" --output-on-failure -E '^install$'
