@@ -9,5 +9,6 @@
 #include "fp8/format.h"
 #include "fp8/convert.h"
 #include "fp8/cpu.h"
+#include "fp8/quantize.h"
 
 #endif /* FP8_H */
