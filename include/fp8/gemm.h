@@ -77,7 +77,7 @@ typedef struct fp8_gemm_config {
     float alpha, beta;       /* D = alpha * A * B^T + beta * D */
     /* Additions to the pinned fields, for the emulator (used when accum_bits > 0): */
     fp8_accum_model accum_model;
-    unsigned mma_k; /* products per accumulator step, 1..128: one MMA's K (32 for FP8 on Hopper) */
+    unsigned mma_k; /* products per accumulator step, 1..64: one MMA's K (32 for FP8 on Hopper) */
 } fp8_gemm_config;
 
 /* accum_bits 0, promote_interval 128, alpha 1, beta 0,
@@ -88,7 +88,7 @@ FP8_API fp8_gemm_config fp8_gemm_config_init(void);
  * B->cols), D: A->rows x B->rows. FP8_ERR_INVALID_ARGUMENT for: NULL
  * pointers (D and the operands' data and scale_inv may be NULL only where
  * they would not be read), A->cols != B->cols, ld < cols, ldd < N, an
- * unknown format or accum_model, accum_bits > 24, mma_k outside 1..128, K blocks that
+ * unknown format or accum_model, accum_bits > 24, mma_k outside 1..64, K blocks that
  * differ, or, when K has more than one block, a promote_interval that does
  * not divide the block (0 included). */
 FP8_API fp8_status fp8_gemm_f32(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B, float *D,

@@ -26,7 +26,7 @@
 
 /* Cache blocking, in FP32 elements: KC near 256 (a B sliver of KC x NR is 16 KiB of L1), an A
  * block of MC x KC within 192 KiB of L2, a B panel of KC x NC within 4 MiB. */
-#define FP8_GEMM_KC_TARGET 256
+#define FP8_GEMM_KC_TARGET 512
 #define FP8_GEMM_A_BLOCK_FLOATS (48 * 1024)
 #define FP8_GEMM_B_PANEL_FLOATS (1024 * 1024)
 /* Fewer multiply-adds than this per thread are not worth a thread. */
@@ -34,7 +34,6 @@
 /* The BF16-output variant computes bands of rows in an FP32 buffer of at most this many floats. */
 #define FP8_GEMM_BF16_BAND_FLOATS ((size_t)1 << 22)
 #define FP8_GEMM_MAX_ACCUM_BITS 24
-#define FP8_GEMM_MAX_MMA_K 128
 
 fp8_gemm_config fp8_gemm_config_init(void)
 {
@@ -104,13 +103,8 @@ static bool operand_from_bf16(const uint16_t *data, size_t rows, size_t k, size_
     return true;
 }
 
-static float operand_scale(const gemm_operand *op, size_t row, size_t k)
-{
-    return op->scale_inv == NULL ? 1.0f : op->scale_inv[(row / op->block_rows) * op->k_blocks + k / op->block_k];
-}
-
 /* Asks for rows x kc elements from (row0, k0) to be brought into the cache: the rows of the next
- * sliver are fetched while this one is decoded (short runs of many rows defeat the hardware
+ * sliver are fetched while this one is packed (short runs of many rows defeat the hardware
  * prefetcher). */
 static void prefetch_rows(const gemm_operand *op, size_t row0, size_t rows, size_t k0, size_t kc)
 {
@@ -118,21 +112,6 @@ static void prefetch_rows(const gemm_operand *op, size_t row0, size_t rows, size
     for (size_t r = row0; r < row0 + rows && r < op->rows; r++) {
         const char *p = (const char *)op->data + (r * op->ld + k0) * elem;
         for (size_t off = 0; off < kc * elem; off += 64) __builtin_prefetch(p + off);
-    }
-}
-
-/* rows x kc elements from (row0, k0), decoded to FP32, row stride kc. */
-static void load_rows(const gemm_operand *op, size_t row0, size_t rows, size_t k0, size_t kc, float *dst,
-                      const fp8_gemm_kernels *kernels)
-{
-    for (size_t r = 0; r < rows; r++) {
-        float *out = dst + r * kc;
-        if (op->kind == OPERAND_FP8) {
-            kernels->convert->decode_f32(out, (const uint8_t *)op->data + (row0 + r) * op->ld + k0, kc, op->format);
-        } else {
-            const uint16_t *in = (const uint16_t *)op->data + (row0 + r) * op->ld + k0;
-            for (size_t k = 0; k < kc; k++) out[k] = fp8_f32_from_bits((uint32_t)in[k] << 16);
-        }
     }
 }
 
@@ -157,7 +136,7 @@ typedef struct gemm_job {
 
 /* Per-slab workspace, in floats, each part 64-byte aligned. */
 typedef struct workspace_layout {
-    size_t b_panel, b_scales, a_block, a_scales, rows, tile, total;
+    size_t b_panel, b_scales, a_block, a_scales, codes, tile, total;
 } workspace_layout;
 
 static workspace_layout layout_of(const gemm_job *j, size_t nc)
@@ -169,22 +148,35 @@ static workspace_layout layout_of(const gemm_job *j, size_t nc)
     w.b_scales = w.b_panel + round_up(j->kc * nc_pad, 16);
     w.a_block = w.b_scales + round_up(segments * nc_pad, 16);
     w.a_scales = w.a_block + round_up(j->kc * mc_pad, 16);
-    w.rows = w.a_scales + round_up(segments * mc_pad, 16);
-    w.tile = w.rows + round_up(FP8_GEMM_NR * j->kc, 16);
+    w.codes = w.a_scales + round_up(segments * mc_pad, 16);
+    w.tile = w.codes + round_up(FP8_GEMM_NR * j->kc * 2 + FP8_GEMM_PACK_SLACK, 64) / sizeof(float);
     w.total = w.tile + round_up(FP8_GEMM_MR * FP8_GEMM_NR, 16);
     return w;
 }
 
 /* Packs `rows` (<= width) rows of op from (row0, k0) into a sliver of kc x width, and the scale
- * rows of its segments, times `factor`. */
+ * rows of its segments, times `factor`: the codes are transposed first (a quarter of the bytes
+ * of FP32), then decoded in one pass over the sliver. */
 static void pack_sliver(const gemm_job *j, const gemm_operand *op, size_t row0, size_t rows, size_t width, size_t k0,
-                        size_t kc, float factor, float *sliver, float *scales, float *row_buffer)
+                        size_t kc, float factor, float *sliver, float *scales, void *codes)
 {
+    const size_t n = kc * width;
     prefetch_rows(op, row0 + width, width, k0, kc);
-    load_rows(op, row0, rows, k0, kc, row_buffer, j->kernels);
-    j->kernels->pack(sliver, row_buffer, kc, rows, width, kc);
-    for (size_t s0 = 0; s0 < kc; s0 += j->segment, scales += width)
-        for (size_t i = 0; i < width; i++) scales[i] = i < rows ? factor * operand_scale(op, row0 + i, k0 + s0) : 0.0f;
+    if (op->kind == OPERAND_FP8) {
+        j->kernels->pack(codes, (const uint8_t *)op->data + row0 * op->ld + k0, op->ld, rows, width, kc, 1);
+        j->kernels->convert->decode_f32(sliver, codes, n, op->format);
+    } else {
+        j->kernels->pack(codes, (const uint16_t *)op->data + row0 * op->ld + k0, op->ld, rows, width, kc, 2);
+        const uint16_t *bf16 = codes;
+        for (size_t i = 0; i < n; i++) sliver[i] = fp8_f32_from_bits((uint32_t)bf16[i] << 16);
+    }
+    size_t row_block[FP8_GEMM_NR];
+    for (size_t i = 0; i < rows; i++) row_block[i] = (row0 + i) / op->block_rows * op->k_blocks;
+    for (size_t s0 = 0; s0 < kc; s0 += j->segment, scales += width) {
+        const size_t k_block = (k0 + s0) / op->block_k;
+        for (size_t i = 0; i < width; i++)
+            scales[i] = i >= rows ? 0.0f : op->scale_inv == NULL ? factor : factor * op->scale_inv[row_block[i] + k_block];
+    }
 }
 
 /* D[m0, m1) x [n0, n1). */
@@ -199,12 +191,12 @@ static void gemm_slab(const gemm_job *j, size_t m0, size_t m1, size_t n0, size_t
             const size_t segments = (kc + j->segment - 1) / j->segment;
             for (size_t js = 0; js < nc; js += FP8_GEMM_NR)
                 pack_sliver(j, &j->b, jc + js, min_size(FP8_GEMM_NR, nc - js), FP8_GEMM_NR, pc, kc, 1.0f,
-                            ws + w.b_panel + js * kc, ws + w.b_scales + js * segments, ws + w.rows);
+                            ws + w.b_panel + js * kc, ws + w.b_scales + js * segments, ws + w.codes);
             for (size_t ic = m0; ic < m1; ic += j->mc) {
                 const size_t mc = min_size(j->mc, m1 - ic);
                 for (size_t is = 0; is < mc; is += FP8_GEMM_MR)
                     pack_sliver(j, &j->a, ic + is, min_size(FP8_GEMM_MR, mc - is), FP8_GEMM_MR, pc, kc, j->alpha,
-                                ws + w.a_block + is * kc, ws + w.a_scales + is * segments, ws + w.rows);
+                                ws + w.a_block + is * kc, ws + w.a_scales + is * segments, ws + w.codes);
                 for (size_t jr = 0; jr < nc; jr += FP8_GEMM_NR) {
                     for (size_t ir = 0; ir < mc; ir += FP8_GEMM_MR) {
                         fp8_gemm_tile t = {.kc = kc,

@@ -4,8 +4,9 @@
  *
  * The driver (gemm/gemm.c) packs A in slivers of MR rows and B in slivers of
  * NR rows, FP32, k-major: sliver[k * width + i] = operand[row0 + i][k0 + k],
- * rows past the matrix zero. A tile kernel then computes one MR x NR block
- * of D from one sliver of each. */
+ * rows past the matrix zero; it transposes the codes (FP8 or BF16) and then
+ * decodes the whole sliver. A tile kernel then computes one MR x NR block of
+ * D from one sliver of each. */
 #ifndef FP8_GEMM_KERNELS_H
 #define FP8_GEMM_KERNELS_H
 
@@ -18,6 +19,8 @@
 
 #define FP8_GEMM_MR 6  /* rows of A per tile: 6 x 2 accumulator registers of 8 lanes */
 #define FP8_GEMM_NR 16 /* rows of B (columns of D) per tile */
+#define FP8_GEMM_MAX_MMA_K 64 /* keeps a group's fixed-point sum below 2^31 */
+#define FP8_GEMM_PACK_SLACK 16 /* bytes a pack kernel may write past its output (and then overwrite) */
 
 /* The emulated accumulator (docs/gemm.md); bits 0 means FP32. */
 typedef struct fp8_accumulator_model {
@@ -49,9 +52,10 @@ typedef struct fp8_gemm_kernels {
     void (*tile_f32)(const fp8_gemm_tile *t);
     /* The accumulator emulator. */
     void (*tile_emulated)(const fp8_gemm_tile *t);
-    /* src: `rows` rows of kc floats, row stride ld -> dst: kc x width, k-major
-     * (rows <= width; rows past `rows` written as zero). width is MR or NR. */
-    void (*pack)(float *dst, const float *src, size_t ld, size_t rows, size_t width, size_t kc);
+    /* src: `rows` rows of kc elements of elem_size bytes (1 or 2), row stride ld
+     * elements -> dst: kc x width, k-major (rows <= width; rows past `rows` zero).
+     * width is MR or NR; dst has FP8_GEMM_PACK_SLACK bytes to spare at its end. */
+    void (*pack)(void *dst, const void *src, size_t ld, size_t rows, size_t width, size_t kc, size_t elem_size);
     /* The conversions of the same instruction set, for decoding while packing. */
     const fp8_cpu_kernels *convert;
 } fp8_gemm_kernels;
@@ -63,6 +67,7 @@ extern const fp8_gemm_kernels fp8_gemm_kernels_avx2;
 
 /* The scalar kernels by name, for ISA tables to fall back on. */
 void fp8_gemm_scalar_tile_emulated(const fp8_gemm_tile *t);
-void fp8_gemm_scalar_pack(float *dst, const float *src, size_t ld, size_t rows, size_t width, size_t kc);
+void fp8_gemm_scalar_pack(void *dst, const void *src, size_t ld, size_t rows, size_t width, size_t kc,
+                          size_t elem_size);
 
 #endif /* FP8_GEMM_KERNELS_H */

@@ -3,6 +3,7 @@
  * of the arithmetic; other instruction sets must give the same bytes. */
 #include <limits.h>
 #include <math.h>
+#include <string.h>
 
 #include "convert/reference.h"
 #include "gemm/gemm_kernels.h"
@@ -12,36 +13,42 @@ static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 /* The accumulator d of one output before its first promotion. */
 static float initial_d(const fp8_gemm_tile *t, const float *d) { return t->beta == 0.0f ? 0.0f : t->beta * *d; }
 
-/* The sum of one segment of n products a[k * MR] * b[k * NR]. */
-typedef float (*segment_sum_fn)(const float *a, const float *b, size_t n, const fp8_accumulator_model *m);
+/* The sums of one segment of n products a[k * MR + i] * b[k * NR + j], for the whole tile. */
+typedef void (*segment_sums_fn)(float sums[FP8_GEMM_MR][FP8_GEMM_NR], const float *a, const float *b, size_t n,
+                                const fp8_accumulator_model *m);
 
 /* Every output: d from D (or beta), then one promotion per segment. */
-static void scalar_tile(const fp8_gemm_tile *t, segment_sum_fn segment_sum)
+static void scalar_tile(const fp8_gemm_tile *t, segment_sums_fn segment_sums)
 {
+    float d[FP8_GEMM_MR][FP8_GEMM_NR], sums[FP8_GEMM_MR][FP8_GEMM_NR];
+    for (size_t i = 0; i < FP8_GEMM_MR; i++)
+        for (size_t j = 0; j < FP8_GEMM_NR; j++) d[i][j] = t->first ? initial_d(t, &t->d[i * t->ldd + j]) : t->d[i * t->ldd + j];
+    for (size_t s0 = 0, s = 0; s0 < t->kc; s0 += t->segment, s++) {
+        segment_sums(sums, t->a + s0 * FP8_GEMM_MR, t->b + s0 * FP8_GEMM_NR, min_size(t->segment, t->kc - s0),
+                     &t->accumulator);
+        for (size_t i = 0; i < FP8_GEMM_MR; i++)
+            for (size_t j = 0; j < FP8_GEMM_NR; j++)
+                d[i][j] = fmaf(sums[i][j], t->a_scale[s * FP8_GEMM_MR + i] * t->b_scale[s * FP8_GEMM_NR + j], d[i][j]);
+    }
+    for (size_t i = 0; i < FP8_GEMM_MR; i++)
+        for (size_t j = 0; j < FP8_GEMM_NR; j++) t->d[i * t->ldd + j] = d[i][j];
+}
+
+/* FP32 accumulation in k order, one rounding per product. */
+static void fp32_sums(float sums[FP8_GEMM_MR][FP8_GEMM_NR], const float *a, const float *b, size_t n,
+                      const fp8_accumulator_model *m)
+{
+    (void)m;
     for (size_t i = 0; i < FP8_GEMM_MR; i++) {
         for (size_t j = 0; j < FP8_GEMM_NR; j++) {
-            float *out = &t->d[i * t->ldd + j];
-            float d = t->first ? initial_d(t, out) : *out;
-            for (size_t s0 = 0, s = 0; s0 < t->kc; s0 += t->segment, s++) {
-                const float sum = segment_sum(t->a + s0 * FP8_GEMM_MR + i, t->b + s0 * FP8_GEMM_NR + j,
-                                              min_size(t->segment, t->kc - s0), &t->accumulator);
-                d = fmaf(sum, t->a_scale[s * FP8_GEMM_MR + i] * t->b_scale[s * FP8_GEMM_NR + j], d);
-            }
-            *out = d;
+            float sum = 0.0f;
+            for (size_t k = 0; k < n; k++) sum = fmaf(a[k * FP8_GEMM_MR + i], b[k * FP8_GEMM_NR + j], sum);
+            sums[i][j] = sum;
         }
     }
 }
 
-/* FP32 accumulation in k order, one rounding per product. */
-static float fp32_segment(const float *a, const float *b, size_t n, const fp8_accumulator_model *m)
-{
-    (void)m;
-    float sum = 0.0f;
-    for (size_t k = 0; k < n; k++) sum = fmaf(a[k * FP8_GEMM_MR], b[k * FP8_GEMM_NR], sum);
-    return sum;
-}
-
-static void scalar_tile_f32(const fp8_gemm_tile *t) { scalar_tile(t, fp32_segment); }
+static void scalar_tile_f32(const fp8_gemm_tile *t) { scalar_tile(t, fp32_sums); }
 
 /* ---- the accumulator emulator (docs/gemm.md, "The accumulator emulator") ----------------------
  * Every value is held exactly as an integer times a power of two, sig * 2^exp; the FP32 inputs
@@ -53,18 +60,19 @@ typedef struct exact_value {
     int exp;
 } exact_value;
 
-static exact_value split_f32(float x)
+/* A packed input, split; non-finite ones keep their value for the FP32 side path. */
+typedef struct split_input {
+    exact_value v;
+    bool finite;
+    float value;
+} split_input;
+
+static split_input split_f32(float x)
 {
     const uint32_t u = fp8_f32_bits(x);
     const uint32_t biased = (u >> 23) & 0xFFu, mant = u & 0x7FFFFFu;
     const int64_t mag = biased != 0 ? (int64_t)(mant | 0x800000u) : (int64_t)mant;
-    return (exact_value){(u >> 31) ? -mag : mag, (biased != 0 ? (int)biased : 1) - 150};
-}
-
-static exact_value exact_product(float x, float y)
-{
-    const exact_value a = split_f32(x), b = split_f32(y);
-    return (exact_value){a.sig * b.sig, a.exp + b.exp};
+    return (split_input){{(u >> 31) ? -mag : mag, (biased != 0 ? (int)biased : 1) - 150}, biased != 0xFFu, x};
 }
 
 static unsigned bit_length(int64_t v)
@@ -76,14 +84,14 @@ static unsigned bit_length(int64_t v)
 /* The exponent of the leading bit: |v| in [2^lead, 2^(lead+1)). v must be nonzero. */
 static int leading_exponent(exact_value v) { return v.exp + (int)bit_length(v.sig) - 1; }
 
-/* floor(v / 2^shift), the sign-filling right shift; a negative shift scales up (callers keep the
- * result below 2^62). */
+/* floor(v / 2^shift), the sign-filling right shift (written so for any C compiler: for v < 0,
+ * ~v >= 0 and ~(~v >> s) = floor(v / 2^s)); a negative shift scales up (callers keep the result
+ * below 2^62). */
 static int64_t floor_shift(int64_t v, int shift)
 {
-    if (shift <= 0) return v * ((int64_t)1 << -shift);
-    if (shift >= 62) return v < 0 ? -1 : 0;
-    if (v >= 0) return v >> shift;
-    return -((-v + ((int64_t)1 << shift) - 1) >> shift);
+    if (shift < 0) return v * ((int64_t)1 << -shift);
+    if (shift > 62) shift = 63;
+    return v >= 0 ? v >> shift : ~(~v >> shift);
 }
 
 /* v rounded toward -infinity to `bits` significant bits. */
@@ -98,7 +106,7 @@ static exact_value truncate_to_bits(exact_value v, unsigned bits)
  * leading exponent, are first rounded toward -infinity to a multiple of 2^(hi - 40). That changes
  * nothing after truncate_to_bits: floor to a coarse grid of a floor to a finer grid is the floor to
  * the coarse grid, and a term that small cannot cancel the other (the running sum has at most 25
- * bits, a group's sum at most 32 with mma_k <= 128). */
+ * bits, a group's sum at most 31 with mma_k <= 64). */
 static exact_value add_exact(exact_value x, exact_value y)
 {
     if (x.sig == 0) return y;
@@ -109,57 +117,76 @@ static exact_value add_exact(exact_value x, exact_value y)
     return (exact_value){floor_shift(x.sig, base - x.exp) + floor_shift(y.sig, base - y.exp), base};
 }
 
-static bool finite_f32(float x) { return (fp8_f32_bits(x) & 0x7F800000u) != 0x7F800000u; }
-
-/* One segment of the emulated dot product, in groups of mma_k products. Non-finite products bypass the fixed-point datapath and are summed in FP32
- * (so NaN and infinities propagate as in FP32 arithmetic). Returns the FP32 value handed to
- * promotion: the accumulator converts exactly (it holds at most 25 significant bits, and
- * FP8 products never leave FP32's normal range). */
-static float emulated_segment(const float *a, const float *b, size_t n, const fp8_accumulator_model *m)
+/* One accumulator step: the group's n products a[k * MR] * b[k * NR] (exact, 48-bit), aligned to
+ * the largest leading exponent among them (and the running sum's, in FP8_ACCUM_ALIGN_WITH_SUM),
+ * each floored to `bits` bits below it, summed exactly into the running sum, which is then
+ * floored to `bits` significant bits. Non-finite products bypass the datapath: they are summed
+ * in FP32 apart (so NaN and infinities propagate as FP32 arithmetic would). */
+static void accumulate_group(exact_value *acc, float *special, const split_input *a, const split_input *b, size_t n,
+                             const fp8_accumulator_model *m)
 {
-    exact_value acc = {0, 0};
-    float special = 0.0f;
-    for (size_t g0 = 0; g0 < n; g0 += m->mma_k) {
-        const size_t g1 = min_size(g0 + m->mma_k, n);
-        int top = INT_MIN; /* the largest leading exponent among the group's terms */
-        for (size_t k = g0; k < g1; k++) {
-            const float x = a[k * FP8_GEMM_MR], y = b[k * FP8_GEMM_NR];
-            if (!finite_f32(x) || !finite_f32(y)) {
-                special += x * y;
-                continue;
-            }
-            const exact_value p = exact_product(x, y);
-            if (p.sig != 0 && leading_exponent(p) > top) top = leading_exponent(p);
+    exact_value products[FP8_GEMM_MAX_MMA_K];
+    int top = INT_MIN;
+    for (size_t k = 0; k < n; k++) {
+        const split_input *x = &a[k * FP8_GEMM_MR], *y = &b[k * FP8_GEMM_NR];
+        products[k] = (exact_value){0, 0};
+        if (!x->finite || !y->finite) {
+            *special += x->value * y->value;
+            continue;
         }
-        const bool sum_aligns = m->model == FP8_ACCUM_ALIGN_WITH_SUM && acc.sig != 0;
-        if (sum_aligns && leading_exponent(acc) > top) top = leading_exponent(acc);
-        if (top == INT_MIN) continue; /* nothing but zeros */
-        /* every term keeps the bits from 2^top down to 2^grid: `bits` bits for the largest */
-        const int grid = top + 1 - (int)m->bits;
-        int64_t sum = 0;
-        for (size_t k = g0; k < g1; k++) {
-            const float x = a[k * FP8_GEMM_MR], y = b[k * FP8_GEMM_NR];
-            if (!finite_f32(x) || !finite_f32(y)) continue;
-            const exact_value p = exact_product(x, y);
-            if (p.sig != 0) sum += floor_shift(p.sig, grid - p.exp);
-        }
-        if (sum_aligns) {
-            sum += floor_shift(acc.sig, grid - acc.exp);
-            acc = (exact_value){sum, grid};
-        } else {
-            acc = add_exact(acc, (exact_value){sum, grid});
-        }
-        acc = truncate_to_bits(acc, m->bits);
+        products[k] = (exact_value){x->v.sig * y->v.sig, x->v.exp + y->v.exp};
+        if (products[k].sig != 0 && leading_exponent(products[k]) > top) top = leading_exponent(products[k]);
     }
-    return ldexpf((float)acc.sig, acc.exp) + special;
+    const bool sum_aligns = m->model == FP8_ACCUM_ALIGN_WITH_SUM && acc->sig != 0;
+    if (sum_aligns && leading_exponent(*acc) > top) top = leading_exponent(*acc);
+    if (top == INT_MIN) return; /* nothing but zeros */
+    /* every term keeps the bits from 2^top down to 2^grid: `bits` bits for the largest */
+    const int grid = top + 1 - (int)m->bits;
+    int64_t sum = 0;
+    for (size_t k = 0; k < n; k++) sum += floor_shift(products[k].sig, grid - products[k].exp);
+    if (sum_aligns)
+        *acc = (exact_value){sum + floor_shift(acc->sig, grid - acc->exp), grid};
+    else
+        *acc = add_exact(*acc, (exact_value){sum, grid});
+    *acc = truncate_to_bits(*acc, m->bits);
 }
 
-void fp8_gemm_scalar_tile_emulated(const fp8_gemm_tile *t) { scalar_tile(t, emulated_segment); }
-
-void fp8_gemm_scalar_pack(float *dst, const float *src, size_t ld, size_t rows, size_t width, size_t kc)
+/* The emulated sums of one segment: the inputs of each group split once for the whole tile. The
+ * FP32 value handed to promotion is exact: the accumulator holds at most 25 significant bits, and
+ * FP8 products never leave FP32's normal range. */
+static void emulated_sums(float sums[FP8_GEMM_MR][FP8_GEMM_NR], const float *a, const float *b, size_t n,
+                          const fp8_accumulator_model *m)
 {
-    for (size_t k = 0; k < kc; k++)
-        for (size_t i = 0; i < width; i++) dst[k * width + i] = i < rows ? src[i * ld + k] : 0.0f;
+    exact_value acc[FP8_GEMM_MR][FP8_GEMM_NR] = {{{0, 0}}};
+    float special[FP8_GEMM_MR][FP8_GEMM_NR] = {{0}};
+    split_input sa[FP8_GEMM_MAX_MMA_K * FP8_GEMM_MR], sb[FP8_GEMM_MAX_MMA_K * FP8_GEMM_NR];
+    for (size_t g0 = 0; g0 < n; g0 += m->mma_k) {
+        const size_t g = min_size(m->mma_k, n - g0);
+        for (size_t k = 0; k < g * FP8_GEMM_MR; k++) sa[k] = split_f32(a[g0 * FP8_GEMM_MR + k]);
+        for (size_t k = 0; k < g * FP8_GEMM_NR; k++) sb[k] = split_f32(b[g0 * FP8_GEMM_NR + k]);
+        for (size_t i = 0; i < FP8_GEMM_MR; i++)
+            for (size_t j = 0; j < FP8_GEMM_NR; j++) accumulate_group(&acc[i][j], &special[i][j], sa + i, sb + j, g, m);
+    }
+    for (size_t i = 0; i < FP8_GEMM_MR; i++)
+        for (size_t j = 0; j < FP8_GEMM_NR; j++) sums[i][j] = ldexpf((float)acc[i][j].sig, acc[i][j].exp) + special[i][j];
+}
+
+void fp8_gemm_scalar_tile_emulated(const fp8_gemm_tile *t) { scalar_tile(t, emulated_sums); }
+
+void fp8_gemm_scalar_pack(void *dst, const void *src, size_t ld, size_t rows, size_t width, size_t kc,
+                          size_t elem_size)
+{
+    unsigned char *out = dst;
+    const unsigned char *in = src;
+    for (size_t k = 0; k < kc; k++) {
+        for (size_t i = 0; i < width; i++) {
+            unsigned char *o = out + (k * width + i) * elem_size;
+            if (i < rows)
+                memcpy(o, in + (i * ld + k) * elem_size, elem_size);
+            else
+                memset(o, 0, elem_size);
+        }
+    }
 }
 
 const fp8_gemm_kernels fp8_gemm_kernels_scalar = {
