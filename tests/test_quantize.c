@@ -306,6 +306,16 @@ START_TEST(dual_orientation)
     for (size_t c = 0; c < cols; c++) ck_assert_msg(memcmp(qt + c * ldqt, qt_ref + c * rows, rows) == 0, "qt row %zu", c);
     ck_assert(memcmp(s, s_ref, ns * 4) == 0 && memcmp(st, st_ref, nst * 4) == 0);
     check_against_reference(&cfg, xt, cols, rows, rows, qt, ldqt, st, "dual transposed");
+    /* the scalar path gives the same bytes */
+    uint8_t *q2 = malloc(rows * ldq), *qt2 = malloc(cols * ldqt);
+    fp8_cpu_set_max_isa(FP8_CPU_ISA_SCALAR);
+    ck_assert_int_eq(fp8_quantize_dual_f32(&cfg, x, rows, cols, ldx, q2, ldq, s_ref, qt2, ldqt, st_ref), FP8_ERR_NONFINITE);
+    fp8_cpu_set_max_isa(FP8_CPU_ISA_AVX2);
+    for (size_t r = 0; r < rows; r++) ck_assert(memcmp(q + r * ldq, q2 + r * ldq, cols) == 0);
+    for (size_t c = 0; c < cols; c++) ck_assert(memcmp(qt + c * ldqt, qt2 + c * ldqt, rows) == 0);
+    ck_assert(memcmp(s, s_ref, ns * 4) == 0 && memcmp(st, st_ref, nst * 4) == 0);
+    free(q2);
+    free(qt2);
     /* wrong block shapes */
     fp8_quant_config bad = fp8_quant_config_init(FP8_E4M3, 128, 128);
     ck_assert_int_eq(fp8_quantize_dual_f32(&bad, x, rows, cols, ldx, q, ldq, s, qt, ldqt, st), FP8_ERR_INVALID_ARGUMENT);
