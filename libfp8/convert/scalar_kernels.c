@@ -44,18 +44,18 @@ void fp8_scalar_decode_bf16(uint16_t *dst, const uint8_t *src, size_t n, const f
     for (size_t i = 0; i < n; i++) dst[i] = (uint16_t)(fp8_decode_f32_bits(src[i], p) >> 16);
 }
 
-void fp8_scalar_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_stride,
+void fp8_scalar_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
                                   const fp8_format_params *p, fp8_saturation sat)
 {
     for (size_t i = 0; i < n; i++)
-        q[i] = fp8_encode_f32_bits(fp8_f32_bits(x[i] * scale[i * scale_stride]), p, sat, false, 0);
+        q[i] = fp8_encode_f32_bits(fp8_f32_bits(x[i] * scale[i / scale_group]), p, sat, false, 0);
 }
 
-void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_stride,
+void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
                                    const fp8_format_params *p, fp8_saturation sat)
 {
     for (size_t i = 0; i < n; i++) {
-        const float v = fp8_f32_from_bits((uint32_t)x[i] << 16) * scale[i * scale_stride];
+        const float v = fp8_f32_from_bits((uint32_t)x[i] << 16) * scale[i / scale_group];
         q[i] = fp8_encode_f32_bits(fp8_f32_bits(v), p, sat, false, 0);
     }
 }

@@ -24,11 +24,11 @@ typedef struct fp8_cpu_kernels {
     void (*decode_f16)(uint16_t *dst, const uint8_t *src, size_t n, const fp8_format_params *p);
     void (*decode_bf16)(uint16_t *dst, const uint8_t *src, size_t n, const fp8_format_params *p);
 
-    /* Quantization. q[i] = encode(x[i] * scale[i * scale_stride]), the product in FP32;
-     * scale_stride is 0 (one scale) or 1 (a scale per element). */
-    void (*scaled_encode_f32)(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_stride,
+    /* Quantization. q[i] = encode(x[i] * scale[i / scale_group]), the product in FP32:
+     * scale_group 1 gives a scale per element, >= n one scale, bc one per block of bc. */
+    void (*scaled_encode_f32)(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
                               const fp8_format_params *p, fp8_saturation sat);
-    void (*scaled_encode_bf16)(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_stride,
+    void (*scaled_encode_bf16)(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
                                const fp8_format_params *p, fp8_saturation sat);
     /* Stochastic rounding of x[i] * scale with the random bits of index first_index + i. */
     void (*scaled_encode_f32_sr)(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
@@ -60,9 +60,9 @@ void fp8_scalar_encode_f32_sr(uint8_t *dst, const float *src, size_t n, const fp
 void fp8_scalar_decode_f32(float *dst, const uint8_t *src, size_t n, const fp8_format_params *p);
 void fp8_scalar_decode_f16(uint16_t *dst, const uint8_t *src, size_t n, const fp8_format_params *p);
 void fp8_scalar_decode_bf16(uint16_t *dst, const uint8_t *src, size_t n, const fp8_format_params *p);
-void fp8_scalar_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_stride,
+void fp8_scalar_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
                                   const fp8_format_params *p, fp8_saturation sat);
-void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_stride,
+void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
                                    const fp8_format_params *p, fp8_saturation sat);
 void fp8_scalar_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
                                      fp8_saturation sat, uint64_t seed, uint64_t first_index);

@@ -122,30 +122,35 @@ FP8_INLINE __m256i load8_f16(const void *src)
 
 typedef __m256i (*load8_fn)(const void *);
 
-/* x * scale in FP32 (scale: one per lane from `scale`, or `one_scale` broadcast). */
-FP8_INLINE __m256i scale8(__m256i bits, const float *scale, size_t scale_stride, __m256 one_scale)
-{
-    const __m256 s = scale_stride ? _mm256_loadu_ps(scale) : one_scale;
-    return _mm256_castps_si256(_mm256_mul_ps(_mm256_castsi256_ps(bits), s));
-}
+/* How the scales of a scaled encode are laid out (see kernels.h's scale_group). */
+typedef enum { SCALES_NONE, SCALES_ONE, SCALES_PER_ELEMENT, SCALES_PER_GROUP_OF_8K } scale_layout;
 
-/* Encodes whole blocks of 32, each element times its scale when `scale` is not NULL;
- * returns how many elements it did. */
+/* Encodes whole blocks of 32, each element times its scale unless SCALES_NONE;
+ * returns how many elements it did. With SCALES_PER_GROUP_OF_8K, scale_group is a
+ * multiple of 8, so each vector of 8 lies in one group. */
 FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, const unsigned char *src,
                                       size_t elem_size, size_t n, load8_fn load8, fp8_saturation sat, bool stream,
-                                      const float *scale, size_t scale_stride)
+                                      scale_layout layout, const float *scale, size_t scale_group)
 {
     const nearest_consts k = nearest_consts_of(p, sat);
-    const __m256 one_scale = _mm256_set1_ps(scale ? scale[0] : 1.0f);
+    __m256 group_scale = _mm256_set1_ps(layout == SCALES_NONE ? 1.0f : scale[0]);
+    size_t group_end = scale_group; /* first element of the next group */
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
         const unsigned char *s = src + i * elem_size;
         _mm_prefetch((const char *)s + FP8_PREFETCH_BYTES, _MM_HINT_T0);
         _mm_prefetch((const char *)s + FP8_PREFETCH_BYTES + 64, _MM_HINT_T0);
         __m256i c[4];
-        for (int v = 0; v < 4; v++) {
+        for (size_t v = 0; v < 4; v++) {
             __m256i bits = load8(s + 8 * v * elem_size);
-            if (scale) bits = scale8(bits, scale + (i + 8 * v) * scale_stride, scale_stride, one_scale);
+            if (layout == SCALES_PER_GROUP_OF_8K && i + 8 * v == group_end) {
+                group_scale = _mm256_set1_ps(scale[group_end / scale_group]);
+                group_end += scale_group;
+            }
+            if (layout != SCALES_NONE) {
+                const __m256 sv = layout == SCALES_PER_ELEMENT ? _mm256_loadu_ps(scale + i + 8 * v) : group_scale;
+                bits = _mm256_castps_si256(_mm256_mul_ps(_mm256_castsi256_ps(bits), sv));
+            }
             c[v] = encode8_nearest(bits, p, &k);
         }
         store32_codes(dst + i, c[0], c[1], c[2], c[3], stream);
@@ -166,10 +171,10 @@ FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, 
         size_t done = 0;                                                                                      \
         if (stream)                                                                                           \
             FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst + head, (const unsigned char *)(src + head),        \
-                           sizeof *src, n - head, load8, sat, true, NULL, 0)                                  \
+                           sizeof *src, n - head, load8, sat, true, SCALES_NONE, NULL, 0)                     \
         else                                                                                                  \
             FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst, (const unsigned char *)src, sizeof *src, n, load8, \
-                           sat, false, NULL, 0)                                                               \
+                           sat, false, SCALES_NONE, NULL, 0)                                                  \
         _mm_setcsr(mxcsr);                                                                                    \
         if (stream) _mm_sfence();                                                                             \
         done += head;                                                                                         \
@@ -180,18 +185,32 @@ FP8_DEFINE_AVX2_ENCODE(avx2_encode_f32, float, load8_f32, fp8_scalar_encode_f32)
 FP8_DEFINE_AVX2_ENCODE(avx2_encode_f16, uint16_t, load8_f16, fp8_scalar_encode_f16)
 FP8_DEFINE_AVX2_ENCODE(avx2_encode_bf16, uint16_t, load8_bf16, fp8_scalar_encode_bf16)
 
-/* Quantization's encode: short segments, so no streaming stores. */
-#define FP8_DEFINE_AVX2_SCALED_ENCODE(name, src_type, load8, scalar_kernel)                                     \
-    static void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_stride,          \
-                     const fp8_format_params *p, fp8_saturation sat)                                            \
-    {                                                                                                           \
-        const unsigned mxcsr = _mm_getcsr();                                                                    \
-        _mm_setcsr(FP8_DEFAULT_MXCSR);                                                                          \
-        size_t done = 0;                                                                                        \
-        FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, q, (const unsigned char *)x, sizeof *x, n, load8, sat, false, \
-                       scale, scale_stride)                                                                     \
-        _mm_setcsr(mxcsr);                                                                                      \
-        scalar_kernel(q + done, x + done, n - done, scale + done * scale_stride, scale_stride, p, sat);          \
+#define FP8_SCALED_BODY(layout_value, load8)                                                             \
+    FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, q, (const unsigned char *)x, sizeof *x, n, load8, sat, false, \
+                   layout_value, scale, scale_group)
+
+/* Quantization's encode: short rows, so no streaming stores. Groups that are
+ * not a multiple of 8 wide (odd block shapes) take the scalar kernel. */
+#define FP8_DEFINE_AVX2_SCALED_ENCODE(name, src_type, load8, scalar_kernel)                                 \
+    static void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,       \
+                     const fp8_format_params *p, fp8_saturation sat)                                        \
+    {                                                                                                       \
+        const unsigned mxcsr = _mm_getcsr();                                                                \
+        _mm_setcsr(FP8_DEFAULT_MXCSR);                                                                      \
+        size_t done = 0;                                                                                    \
+        if (scale_group >= n)                                                                               \
+            FP8_SCALED_BODY(SCALES_ONE, load8)                                                                     \
+        else if (scale_group == 1)                                                                          \
+            FP8_SCALED_BODY(SCALES_PER_ELEMENT, load8)                                                             \
+        else if (scale_group % 8 == 0)                                                                      \
+            FP8_SCALED_BODY(SCALES_PER_GROUP_OF_8K, load8)                                                         \
+        _mm_setcsr(mxcsr);                                                                                  \
+        /* the tail continues the same grouping: shift the scales to element `done` */                      \
+        const size_t skip = done / scale_group, into = done % scale_group;                                  \
+        if (into == 0)                                                                                      \
+            scalar_kernel(q + done, x + done, n - done, scale + skip, scale_group, p, sat);                 \
+        else                                                                                                \
+            for (size_t i = done; i < n; i++) scalar_kernel(q + i, x + i, 1, scale + i / scale_group, 1, p, sat); \
     }
 
 FP8_DEFINE_AVX2_SCALED_ENCODE(avx2_scaled_encode_f32, float, load8_f32, fp8_scalar_scaled_encode_f32)
@@ -254,7 +273,7 @@ FP8_INLINE size_t encode_stochastic_body(const fp8_format_params *p, uint8_t *ds
         for (int v = 0; v < 4; v++) {
             const __m256i random = lowbias32_8(_mm256_add_epi32(lowbias32_8(_mm256_xor_si256(index, k0)), k1));
             __m256i bits = load8_f32(src + i + 8 * v);
-            if (scaled) bits = scale8(bits, NULL, 0, vscale);
+            if (scaled) bits = _mm256_castps_si256(_mm256_mul_ps(_mm256_castsi256_ps(bits), vscale));
             c[v] = encode8_stochastic(bits, p, clamp, random);
             index = _mm256_add_epi32(index, _mm256_set1_epi32(8));
         }
