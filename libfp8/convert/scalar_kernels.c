@@ -45,15 +45,17 @@ void fp8_scalar_decode_bf16(uint16_t *dst, const uint8_t *src, size_t n, const f
 }
 
 void fp8_scalar_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
-                                  const fp8_format_params *p, fp8_saturation sat)
+                                  const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes)
 {
+    (void)prefetch_bytes;
     for (size_t i = 0; i < n; i++)
         q[i] = fp8_encode_f32_bits(fp8_f32_bits(x[i] * scale[i / scale_group]), p, sat, false, 0);
 }
 
 void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
-                                   const fp8_format_params *p, fp8_saturation sat)
+                                   const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes)
 {
+    (void)prefetch_bytes;
     for (size_t i = 0; i < n; i++) {
         const float v = fp8_f32_from_bits((uint32_t)x[i] << 16) * scale[i / scale_group];
         q[i] = fp8_encode_f32_bits(fp8_f32_bits(v), p, sat, false, 0);
@@ -107,6 +109,12 @@ uint32_t fp8_scalar_amax_bf16(const uint16_t *x, size_t n, bool *nonfinite)
     return amax;
 }
 
+void fp8_scalar_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols)
+{
+    for (size_t c = 0; c < cols; c++)
+        for (size_t r = 0; r < rows; r++) dst[c * ldd + r] = src[r * lds + c];
+}
+
 const fp8_cpu_kernels fp8_cpu_kernels_scalar = {
     .isa = FP8_CPU_ISA_SCALAR,
     .encode_f32 = fp8_scalar_encode_f32,
@@ -122,4 +130,5 @@ const fp8_cpu_kernels fp8_cpu_kernels_scalar = {
     .scaled_decode_f32 = fp8_scalar_scaled_decode_f32,
     .amax_f32 = fp8_scalar_amax_f32,
     .amax_bf16 = fp8_scalar_amax_bf16,
+    .transpose_u8 = fp8_scalar_transpose_u8,
 };

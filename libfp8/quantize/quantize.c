@@ -26,6 +26,8 @@
  * most FP8_QUANT_CHUNK_BLOCKS blocks. */
 #define FP8_QUANT_CHUNK_BYTES ((size_t)256 << 10)
 #define FP8_QUANT_CHUNK_BLOCKS 256
+/* A pass that streams through the whole input prefetches this far ahead. */
+#define FP8_STREAM_PREFETCH_ELEMENTS 1024
 /* Widest tile of the fused dual-orientation pass: its transpose buffer lives on the stack. */
 #define FP8_DUAL_MAX_TILE 256
 
@@ -111,9 +113,12 @@ static uint32_t rows_amax(const quant_job *j, size_t r0, size_t r1, size_t c0, s
 }
 
 /* Encodes columns [c0, c1) of rows [r0, r1); column c0 + i uses scale[i / j->bc]
- * (c0 is a block edge). */
-static void encode_rows(const quant_job *j, size_t r0, size_t r1, size_t c0, size_t c1, const float *scale)
+ * (c0 is a block edge). While it works it prefetches `ahead` elements further
+ * on: the data the caller reads next. */
+static void encode_rows(const quant_job *j, size_t r0, size_t r1, size_t c0, size_t c1, const float *scale,
+                        size_t ahead)
 {
+    const size_t prefetch_bytes = ahead * (j->xf ? sizeof(float) : sizeof(uint16_t));
     const size_t n = c1 - c0;
     for (size_t r = r0; r < r1; r++) {
         uint8_t *q = j->q + r * j->ldq + c0;
@@ -125,9 +130,9 @@ static void encode_rows(const quant_job *j, size_t r0, size_t r1, size_t c0, siz
                                            j->offset + r * j->cols + c);
             }
         } else if (j->xf) {
-            j->k->scaled_encode_f32(q, j->xf + r * j->ldx + c0, n, scale, j->bc, j->p, j->sat);
+            j->k->scaled_encode_f32(q, j->xf + r * j->ldx + c0, n, scale, j->bc, j->p, j->sat, prefetch_bytes);
         } else {
-            j->k->scaled_encode_bf16(q, j->xb + r * j->ldx + c0, n, scale, j->bc, j->p, j->sat);
+            j->k->scaled_encode_bf16(q, j->xb + r * j->ldx + c0, n, scale, j->bc, j->p, j->sat, prefetch_bytes);
         }
     }
 }
@@ -165,7 +170,9 @@ static void quantize_blocks(quant_job *j, size_t bi0, size_t bi1, size_t bj0, si
                 j->scale_inv[bi * j->nbc + b] = s.scale_inv;
                 scale[b - b0] = s.scale;
             }
-            encode_rows(j, r0, r1, c0, c1, scale);
+            /* while encoding, fetch the next chunk: further along these rows, or the next block row */
+            const size_t ahead = b1 < bj1 ? c1 - c0 : (r1 - r0) * j->ldx - c0;
+            encode_rows(j, r0, r1, c0, c1, scale, ahead);
         }
     }
     if (nonfinite) atomic_store_explicit(&j->nonfinite, true, memory_order_relaxed);
@@ -198,7 +205,7 @@ static void encode_rows_range(void *ctx, size_t b, size_t e)
     quant_job *j = ctx;
     fp8_fpenv env;
     fp8_fpenv_enter(&env);
-    encode_rows(j, b, e, 0, j->cols, &j->fixed_scale);
+    encode_rows(j, b, e, 0, j->cols, &j->fixed_scale, FP8_STREAM_PREFETCH_ELEMENTS);
     fp8_fpenv_leave(&env);
 }
 
@@ -394,17 +401,17 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
                 col_scale[c] = cs.scale;
                 d->scale_inv_t[(c0 + c) * d->nstrips + s] = cs.scale_inv;
             }
+            /* while encoding, fetch the next tile: to the right, or the start of the next strip */
+            const size_t ahead = bj + 1 < j->nbc ? w : bc * j->ldx - c0;
             for (size_t r = 0; r < h; r++) {
                 const float *xr = j->xf + (r0 + r) * j->ldx + c0;
                 const fp8_block_scale rs = fp8_block_scale_of(row_amax[r], &j->rule);
                 j->scale_inv[(r0 + r) * j->nbc + bj] = rs.scale_inv;
-                j->k->scaled_encode_f32(j->q + (r0 + r) * j->ldq + c0, xr, w, &rs.scale, w, j->p, j->sat);
-                j->k->scaled_encode_f32(tile + r * bc, xr, w, col_scale, 1, j->p, j->sat);
+                j->k->scaled_encode_f32(j->q + (r0 + r) * j->ldq + c0, xr, w, &rs.scale, w, j->p, j->sat,
+                                        ahead * sizeof(float));
+                j->k->scaled_encode_f32(tile + r * bc, xr, w, col_scale, 1, j->p, j->sat, 0);
             }
-            for (size_t c = 0; c < w; c++) {
-                uint8_t *out = d->qt + (c0 + c) * d->ldqt + r0;
-                for (size_t r = 0; r < h; r++) out[r] = tile[r * bc + c];
-            }
+            j->k->transpose_u8(d->qt + c0 * d->ldqt + r0, d->ldqt, tile, bc, h, w);
         }
     }
     if (nonfinite) atomic_store_explicit(&d->base.nonfinite, true, memory_order_relaxed);

@@ -3,10 +3,10 @@
  * goes to the scalar kernel.
  *
  * The kernels use floating-point adds and multiplies whose results are exact
- * or whose rounding is the one we want, so they run under the default MXCSR
- * (round to nearest, no DAZ/FTZ, exceptions masked), set on entry and
- * restored on exit: a caller's FTZ/DAZ, rounding mode or unmasked exceptions
- * cannot change a result, and its sticky flags are left as they were.
+ * or whose rounding is the one we want, so, like every kernel, they run
+ * under the default floating-point environment that their callers set up
+ * (core/fpenv.h): a caller's FTZ/DAZ, rounding mode or unmasked exceptions
+ * cannot change a result.
  *
  * Each kernel is specialized per format (FP8_SPECIALIZE), so the format's
  * parameters are constants and tests for specials it lacks compile away. */
@@ -20,8 +20,6 @@
 #include "cpu/kernels.h"
 
 #define FP8_INLINE static inline __attribute__((always_inline))
-
-#define FP8_DEFAULT_MXCSR 0x1F80u
 
 /* Destinations this large bypass the caches with non-temporal stores, as
  * memcpy does: the output will not be read back before it is evicted, and a
@@ -130,7 +128,8 @@ typedef enum { SCALES_NONE, SCALES_ONE, SCALES_PER_ELEMENT, SCALES_PER_GROUP_OF_
  * multiple of 8, so each vector of 8 lies in one group. */
 FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, const unsigned char *src,
                                       size_t elem_size, size_t n, load8_fn load8, fp8_saturation sat, bool stream,
-                                      scale_layout layout, const float *scale, size_t scale_group)
+                                      scale_layout layout, const float *scale, size_t scale_group,
+                                      size_t prefetch_bytes)
 {
     const nearest_consts k = nearest_consts_of(p, sat);
     __m256 group_scale = _mm256_set1_ps(layout == SCALES_NONE ? 1.0f : scale[0]);
@@ -138,8 +137,8 @@ FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, 
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
         const unsigned char *s = src + i * elem_size;
-        _mm_prefetch((const char *)s + FP8_PREFETCH_BYTES, _MM_HINT_T0);
-        _mm_prefetch((const char *)s + FP8_PREFETCH_BYTES + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)s + prefetch_bytes, _MM_HINT_T0);
+        _mm_prefetch((const char *)s + prefetch_bytes + 64, _MM_HINT_T0);
         __m256i c[4];
         for (size_t v = 0; v < 4; v++) {
             __m256i bits = load8(s + 8 * v * elem_size);
@@ -166,16 +165,13 @@ FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, 
         const bool stream = n >= FP8_STREAM_MIN_BYTES;                                                        \
         const size_t head = stream ? stream_head(dst, 1, n) : 0;                                              \
         scalar_kernel(dst, src, head, p, sat);                                                                \
-        const unsigned mxcsr = _mm_getcsr();                                                                  \
-        _mm_setcsr(FP8_DEFAULT_MXCSR);                                                                        \
         size_t done = 0;                                                                                      \
         if (stream)                                                                                           \
             FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst + head, (const unsigned char *)(src + head),        \
-                           sizeof *src, n - head, load8, sat, true, SCALES_NONE, NULL, 0)                     \
+                           sizeof *src, n - head, load8, sat, true, SCALES_NONE, NULL, 0, FP8_PREFETCH_BYTES) \
         else                                                                                                  \
             FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst, (const unsigned char *)src, sizeof *src, n, load8, \
-                           sat, false, SCALES_NONE, NULL, 0)                                                  \
-        _mm_setcsr(mxcsr);                                                                                    \
+                           sat, false, SCALES_NONE, NULL, 0, FP8_PREFETCH_BYTES)                              \
         if (stream) _mm_sfence();                                                                             \
         done += head;                                                                                         \
         scalar_kernel(dst + done, src + done, n - done, p, sat);                                              \
@@ -187,16 +183,14 @@ FP8_DEFINE_AVX2_ENCODE(avx2_encode_bf16, uint16_t, load8_bf16, fp8_scalar_encode
 
 #define FP8_SCALED_BODY(layout_value, load8)                                                             \
     FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, q, (const unsigned char *)x, sizeof *x, n, load8, sat, false, \
-                   layout_value, scale, scale_group)
+                   layout_value, scale, scale_group, prefetch_bytes)
 
 /* Quantization's encode: short rows, so no streaming stores. Groups that are
  * not a multiple of 8 wide (odd block shapes) take the scalar kernel. */
 #define FP8_DEFINE_AVX2_SCALED_ENCODE(name, src_type, load8, scalar_kernel)                                 \
     static void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,       \
-                     const fp8_format_params *p, fp8_saturation sat)                                        \
+                     const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes)                 \
     {                                                                                                       \
-        const unsigned mxcsr = _mm_getcsr();                                                                \
-        _mm_setcsr(FP8_DEFAULT_MXCSR);                                                                      \
         size_t done = 0;                                                                                    \
         if (scale_group >= n)                                                                               \
             FP8_SCALED_BODY(SCALES_ONE, load8)                                                                     \
@@ -204,13 +198,13 @@ FP8_DEFINE_AVX2_ENCODE(avx2_encode_bf16, uint16_t, load8_bf16, fp8_scalar_encode
             FP8_SCALED_BODY(SCALES_PER_ELEMENT, load8)                                                             \
         else if (scale_group % 8 == 0)                                                                      \
             FP8_SCALED_BODY(SCALES_PER_GROUP_OF_8K, load8)                                                         \
-        _mm_setcsr(mxcsr);                                                                                  \
         /* the tail continues the same grouping: shift the scales to element `done` */                      \
         const size_t skip = done / scale_group, into = done % scale_group;                                  \
         if (into == 0)                                                                                      \
-            scalar_kernel(q + done, x + done, n - done, scale + skip, scale_group, p, sat);                 \
+            scalar_kernel(q + done, x + done, n - done, scale + skip, scale_group, p, sat, 0);              \
         else                                                                                                \
-            for (size_t i = done; i < n; i++) scalar_kernel(q + i, x + i, 1, scale + i / scale_group, 1, p, sat); \
+            for (size_t i = done; i < n; i++)                                                               \
+                scalar_kernel(q + i, x + i, 1, scale + i / scale_group, 1, p, sat, 0);                      \
     }
 
 FP8_DEFINE_AVX2_SCALED_ENCODE(avx2_scaled_encode_f32, float, load8_f32, fp8_scalar_scaled_encode_f32)
@@ -288,8 +282,6 @@ FP8_INLINE size_t encode_stochastic_body(const fp8_format_params *p, uint8_t *ds
 FP8_INLINE void stochastic_loop(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p,
                                 fp8_saturation sat, uint64_t seed, uint64_t offset, bool scaled, float scale)
 {
-    const unsigned mxcsr = _mm_getcsr();
-    _mm_setcsr(FP8_DEFAULT_MXCSR);
     for (size_t i = 0; i < n;) {
         const uint64_t index = offset + i;
         const uint64_t to_boundary = (UINT64_C(1) << 32) - (uint32_t)index;
@@ -305,7 +297,6 @@ FP8_INLINE void stochastic_loop(uint8_t *dst, const float *src, size_t n, const 
             fp8_scalar_encode_f32_sr(dst + i + done, src + i + done, segment - done, p, sat, seed, index + done);
         i += segment;
     }
-    _mm_setcsr(mxcsr);
 }
 
 static void avx2_encode_f32_sr(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p,
@@ -395,14 +386,11 @@ FP8_INLINE size_t decode_bf16_body(const fp8_format_params *p, uint16_t *dst, co
         const bool stream = n * sizeof *dst >= FP8_STREAM_MIN_BYTES;                              \
         const size_t head = stream ? stream_head(dst, sizeof *dst, n) : 0;                        \
         scalar_kernel(dst, src, head, p);                                                         \
-        const unsigned mxcsr = _mm_getcsr();                                                      \
-        _mm_setcsr(FP8_DEFAULT_MXCSR);                                                            \
         size_t done = 0;                                                                          \
         if (stream)                                                                               \
             FP8_SPECIALIZE(p, body, &done, dst + head, src + head, n - head, true)                \
         else                                                                                      \
             FP8_SPECIALIZE(p, body, &done, dst, src, n, false)                                    \
-        _mm_setcsr(mxcsr);                                                                        \
         if (stream) _mm_sfence();                                                                 \
         done += head;                                                                             \
         scalar_kernel(dst + done, src + done, n - done, p);                                       \
@@ -416,11 +404,8 @@ FP8_DEFINE_AVX2_DECODE(avx2_decode_bf16, uint16_t, FP8_DECODE_BODY_BF16, fp8_sca
 
 static void avx2_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p)
 {
-    const unsigned mxcsr = _mm_getcsr();
-    _mm_setcsr(FP8_DEFAULT_MXCSR);
     size_t done = 0;
     FP8_SPECIALIZE(p, FP8_DECODE_BODY_F32, &done, x, q, n, false, true, scale_inv)
-    _mm_setcsr(mxcsr);
     fp8_scalar_scaled_decode_f32(x + done, q + done, n - done, scale_inv, p);
 }
 
@@ -450,6 +435,7 @@ FP8_INLINE uint32_t amax_body(const unsigned char *src, size_t elem_size, size_t
     __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, bad = acc0;
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
+        _mm_prefetch((const char *)src + i * elem_size + FP8_PREFETCH_BYTES, _MM_HINT_T0);
         const __m256i a0 = finite_abs8(load8(src + i * elem_size), &bad);
         const __m256i a1 = finite_abs8(load8(src + (i + 8) * elem_size), &bad);
         acc0 = _mm256_max_epu32(acc0, a0);
@@ -482,6 +468,34 @@ static uint32_t avx2_amax_bf16(const uint16_t *x, size_t n, bool *nonfinite)
     return m > t ? m : t;
 }
 
+/* ---- byte transpose, in 8 x 8 tiles ---------------------------------------------------------------
+ * Interleaving bytes, then 16-bit pairs, then 32-bit quads of the rows gathers each column:
+ *   unpacklo_epi8(r0, r1)   = r0c0 r1c0 r0c1 r1c1 ... r0c7 r1c7
+ *   unpack*_epi16 of two    = r0..r3 of c0, c1, c2, c3 (lo) or c4..c7 (hi)
+ *   unpack*_epi32 of those  = r0..r7 of two columns: one 8-byte output row each. */
+static void avx2_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols)
+{
+    const size_t rows8 = rows & ~(size_t)7, cols8 = cols & ~(size_t)7;
+    for (size_t r = 0; r < rows8; r += 8)
+        for (size_t c = 0; c < cols8; c += 8) {
+            __m128i row[8];
+            for (int k = 0; k < 8; k++) row[k] = _mm_loadl_epi64((const __m128i *)(src + (r + k) * lds + c));
+            const __m128i s0 = _mm_unpacklo_epi8(row[0], row[1]), s1 = _mm_unpacklo_epi8(row[2], row[3]);
+            const __m128i s2 = _mm_unpacklo_epi8(row[4], row[5]), s3 = _mm_unpacklo_epi8(row[6], row[7]);
+            const __m128i t0 = _mm_unpacklo_epi16(s0, s1), t1 = _mm_unpackhi_epi16(s0, s1);
+            const __m128i t2 = _mm_unpacklo_epi16(s2, s3), t3 = _mm_unpackhi_epi16(s2, s3);
+            const __m128i cols_pairs[4] = {_mm_unpacklo_epi32(t0, t2), _mm_unpackhi_epi32(t0, t2),
+                                           _mm_unpacklo_epi32(t1, t3), _mm_unpackhi_epi32(t1, t3)};
+            for (int k = 0; k < 4; k++) {
+                _mm_storel_epi64((__m128i *)(dst + (c + 2 * k) * ldd + r), cols_pairs[k]);
+                _mm_storel_epi64((__m128i *)(dst + (c + 2 * k + 1) * ldd + r), _mm_unpackhi_epi64(cols_pairs[k], cols_pairs[k]));
+            }
+        }
+    /* the edges */
+    fp8_scalar_transpose_u8(dst + cols8 * ldd, ldd, src + cols8, lds, rows, cols - cols8);
+    fp8_scalar_transpose_u8(dst + rows8, ldd, src + rows8 * lds, lds, rows - rows8, cols8);
+}
+
 const fp8_cpu_kernels fp8_cpu_kernels_avx2 = {
     .isa = FP8_CPU_ISA_AVX2,
     .encode_f32 = avx2_encode_f32,
@@ -497,4 +511,5 @@ const fp8_cpu_kernels fp8_cpu_kernels_avx2 = {
     .scaled_decode_f32 = avx2_scaled_decode_f32,
     .amax_f32 = avx2_amax_f32,
     .amax_bf16 = avx2_amax_bf16,
+    .transpose_u8 = avx2_transpose_u8,
 };
