@@ -39,10 +39,11 @@ typedef struct fp8_cpu_kernels {
                                  fp8_saturation sat, uint64_t seed, uint64_t first_index);
     /* x[i] = decode(q[i]) * scale_inv, the product in FP32. */
     void (*scaled_decode_f32)(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p);
-    /* The largest finite |x[i]| as FP32 bits (0 if none); sets *nonfinite when an element is NaN or
-     * infinite. With col_amax, also col_amax[i] = max(col_amax[i], that element's finite |x| bits). */
-    uint32_t (*amax_f32)(const float *x, size_t n, uint32_t *col_amax, bool *nonfinite);
-    uint32_t (*amax_bf16)(const uint16_t *x, size_t n, bool *nonfinite);
+    /* amax[g] = max(amax[g], the largest finite |x[i]| as FP32 bits) over each group g of `group`
+     * consecutive elements (group 1: per element; group >= n: one group); sets *nonfinite when an
+     * element is NaN or infinite. */
+    void (*amax_f32)(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
+    void (*amax_bf16)(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
     /* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols. */
     void (*transpose_u8)(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
 } fp8_cpu_kernels;
@@ -73,8 +74,8 @@ void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, cons
 void fp8_scalar_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
                                      fp8_saturation sat, uint64_t seed, uint64_t first_index);
 void fp8_scalar_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p);
-uint32_t fp8_scalar_amax_f32(const float *x, size_t n, uint32_t *col_amax, bool *nonfinite);
-uint32_t fp8_scalar_amax_bf16(const uint16_t *x, size_t n, bool *nonfinite);
+void fp8_scalar_amax_f32(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
+void fp8_scalar_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
 void fp8_scalar_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
 
 #endif /* FP8_CPU_KERNELS_H */

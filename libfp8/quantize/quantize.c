@@ -101,15 +101,15 @@ static void atomic_max_u32(_Atomic uint32_t *target, uint32_t v)
     }
 }
 
-static uint32_t rows_amax(const quant_job *j, size_t r0, size_t r1, size_t c0, size_t c1, bool *nonfinite)
+/* amax[b] = max(amax[b], amax of block b's columns) over rows [r0, r1) and columns [c0, c1), c0 a block edge. */
+static void rows_amax(const quant_job *j, size_t r0, size_t r1, size_t c0, size_t c1, uint32_t *amax, bool *nonfinite)
 {
-    uint32_t m = 0;
     for (size_t r = r0; r < r1; r++) {
-        const uint32_t a = j->xf ? j->k->amax_f32(j->xf + r * j->ldx + c0, c1 - c0, NULL, nonfinite)
-                                 : j->k->amax_bf16(j->xb + r * j->ldx + c0, c1 - c0, nonfinite);
-        if (a > m) m = a;
+        if (j->xf)
+            j->k->amax_f32(j->xf + r * j->ldx + c0, c1 - c0, j->bc, amax, nonfinite);
+        else
+            j->k->amax_bf16(j->xb + r * j->ldx + c0, c1 - c0, j->bc, amax, nonfinite);
     }
-    return m;
 }
 
 /* Encodes columns [c0, c1) of rows [r0, r1); column c0 + i uses scale[i / j->bc]
@@ -159,12 +159,7 @@ static void quantize_blocks(quant_job *j, size_t bi0, size_t bi1, size_t bj0, si
             const size_t b1 = b0 + per_chunk < bj1 ? b0 + per_chunk : bj1;
             const size_t c0 = b0 * j->bc, c1 = b1 * j->bc < j->cols ? b1 * j->bc : j->cols;
             for (size_t b = b0; b < b1; b++) amax[b - b0] = 0;
-            for (size_t r = r0; r < r1; r++)
-                for (size_t b = b0; b < b1; b++) {
-                    const size_t bc0 = b * j->bc, bc1 = bc0 + j->bc < c1 ? bc0 + j->bc : c1;
-                    const uint32_t a = rows_amax(j, r, r + 1, bc0, bc1, &nonfinite);
-                    if (a > amax[b - b0]) amax[b - b0] = a;
-                }
+            rows_amax(j, r0, r1, c0, c1, amax, &nonfinite);
             for (size_t b = b0; b < b1; b++) {
                 const fp8_block_scale s = fp8_block_scale_of(amax[b - b0], &j->rule);
                 j->scale_inv[bi * j->nbc + b] = s.scale_inv;
@@ -196,7 +191,9 @@ static void amax_rows_range(void *ctx, size_t b, size_t e)
 {
     quant_job *j = ctx;
     bool nonfinite = false;
-    atomic_max_u32(&j->amax, rows_amax(j, b, e, 0, j->cols, &nonfinite));
+    uint32_t amax = 0;
+    rows_amax(j, b, e, 0, j->cols, &amax, &nonfinite); /* one block: bc == cols */
+    atomic_max_u32(&j->amax, amax);
     if (nonfinite) atomic_store_explicit(&j->nonfinite, true, memory_order_relaxed);
 }
 
@@ -394,8 +391,12 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
         for (size_t bj = 0; bj < j->nbc; bj++) {
             const size_t c0 = bj * bc, w = j->cols - c0 < bc ? j->cols - c0 : bc;
             memset(col_amax, 0, w * sizeof col_amax[0]);
-            for (size_t r = 0; r < h; r++)
-                row_amax[r] = j->k->amax_f32(j->xf + (r0 + r) * j->ldx + c0, w, col_amax, &nonfinite);
+            for (size_t r = 0; r < h; r++) {
+                const float *xr = j->xf + (r0 + r) * j->ldx + c0;
+                row_amax[r] = 0;
+                j->k->amax_f32(xr, w, w, &row_amax[r], &nonfinite);
+                j->k->amax_f32(xr, w, 1, col_amax, &nonfinite);
+            }
             for (size_t c = 0; c < w; c++) {
                 const fp8_block_scale cs = fp8_block_scale_of(col_amax[c], &j->rule);
                 col_scale[c] = cs.scale;

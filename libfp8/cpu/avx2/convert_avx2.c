@@ -428,45 +428,58 @@ FP8_INLINE uint32_t hmax_u32(__m256i v)
     return (uint32_t)_mm_cvtsi128_si32(m);
 }
 
-/* Whole blocks of 16; *done says how many. */
-FP8_INLINE uint32_t amax_body(const unsigned char *src, size_t elem_size, size_t n, load8_fn load8,
-                              uint32_t *col_amax, bool *nonfinite, size_t *done)
+/* Per element (group 1), one group (group >= n) or groups of a multiple of 8; *done says how many
+ * elements it did, always whole groups (or a multiple of 16 for group 1). */
+FP8_INLINE void amax_body(const unsigned char *src, size_t elem_size, size_t n, size_t group, load8_fn load8,
+                          uint32_t *amax, bool *nonfinite, size_t *done)
 {
-    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, bad = acc0;
+    __m256i bad = _mm256_setzero_si256();
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        _mm_prefetch((const char *)src + i * elem_size + FP8_PREFETCH_BYTES, _MM_HINT_T0);
-        const __m256i a0 = finite_abs8(load8(src + i * elem_size), &bad);
-        const __m256i a1 = finite_abs8(load8(src + (i + 8) * elem_size), &bad);
-        acc0 = _mm256_max_epu32(acc0, a0);
-        acc1 = _mm256_max_epu32(acc1, a1);
-        if (col_amax) {
-            __m256i *c = (__m256i *)(col_amax + i);
-            _mm256_storeu_si256(c, _mm256_max_epu32(_mm256_loadu_si256(c), a0));
-            _mm256_storeu_si256(c + 1, _mm256_max_epu32(_mm256_loadu_si256(c + 1), a1));
+    if (group == 1) {
+        for (; i + 16 <= n; i += 16)
+            for (size_t v = 0; v < 16; v += 8) {
+                __m256i *acc = (__m256i *)(amax + i + v);
+                _mm256_storeu_si256(acc, _mm256_max_epu32(_mm256_loadu_si256(acc),
+                                                          finite_abs8(load8(src + (i + v) * elem_size), &bad)));
+            }
+    } else if (group >= n || group % 8 == 0) {
+        const size_t step = group >= n ? n : group;
+        for (size_t g = 0; i + step <= n && step >= 8; g++) {
+            __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+            size_t k = 0;
+            for (; k + 16 <= step; k += 16) {
+                _mm_prefetch((const char *)src + (i + k) * elem_size + FP8_PREFETCH_BYTES, _MM_HINT_T0);
+                acc0 = _mm256_max_epu32(acc0, finite_abs8(load8(src + (i + k) * elem_size), &bad));
+                acc1 = _mm256_max_epu32(acc1, finite_abs8(load8(src + (i + k + 8) * elem_size), &bad));
+            }
+            for (; k + 8 <= step; k += 8) acc0 = _mm256_max_epu32(acc0, finite_abs8(load8(src + (i + k) * elem_size), &bad));
+            const uint32_t m = hmax_u32(_mm256_max_epu32(acc0, acc1));
+            if (m > amax[g]) amax[g] = m;
+            i += k;
+            if (k < step) break; /* one group of n, not a multiple of 8: the scalar tail finishes it */
         }
     }
     if (!_mm256_testz_si256(bad, bad)) *nonfinite = true;
     *done = i;
-    return hmax_u32(_mm256_max_epu32(acc0, acc1));
 }
 
-static uint32_t avx2_amax_f32(const float *x, size_t n, uint32_t *col_amax, bool *nonfinite)
-{
-    size_t done;
-    const uint32_t m = col_amax ? amax_body((const unsigned char *)x, 4, n, load8_f32, col_amax, nonfinite, &done)
-                                : amax_body((const unsigned char *)x, 4, n, load8_f32, NULL, nonfinite, &done);
-    const uint32_t t = fp8_scalar_amax_f32(x + done, n - done, col_amax ? col_amax + done : NULL, nonfinite);
-    return m > t ? m : t;
-}
+/* The scalar tail continues where the vector body stopped, in the same group. */
+#define FP8_DEFINE_AVX2_AMAX(name, src_type, elem_size, load8, scalar_kernel)                                  \
+    static void name(const src_type *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite)             \
+    {                                                                                                        \
+        size_t done;                                                                                         \
+        amax_body((const unsigned char *)x, elem_size, n, group, load8, amax, nonfinite, &done);              \
+        const size_t g = group >= n ? 0 : done / group, into = group >= n ? done : done % group;             \
+        if (done < n) {                                                                                      \
+            /* finish the group in progress, then whole groups */                                            \
+            const size_t rest = into ? (group - into < n - done ? group - into : n - done) : 0;              \
+            scalar_kernel(x + done, rest, rest ? rest : 1, amax + g, nonfinite);                             \
+            scalar_kernel(x + done + rest, n - done - rest, group, amax + g + (into ? 1 : 0), nonfinite);    \
+        }                                                                                                    \
+    }
 
-static uint32_t avx2_amax_bf16(const uint16_t *x, size_t n, bool *nonfinite)
-{
-    size_t done;
-    const uint32_t m = amax_body((const unsigned char *)x, 2, n, load8_bf16, NULL, nonfinite, &done);
-    const uint32_t t = fp8_scalar_amax_bf16(x + done, n - done, nonfinite);
-    return m > t ? m : t;
-}
+FP8_DEFINE_AVX2_AMAX(avx2_amax_f32, float, 4, load8_f32, fp8_scalar_amax_f32)
+FP8_DEFINE_AVX2_AMAX(avx2_amax_bf16, uint16_t, 2, load8_bf16, fp8_scalar_amax_bf16)
 
 /* ---- byte transpose, in 8 x 8 tiles ---------------------------------------------------------------
  * Interleaving bytes, then 16-bit pairs, then 32-bit quads of the rows gathers each column:
