@@ -12,11 +12,11 @@
  * its own workspace, allocated before anything is written. */
 #include "fp8/gemm.h"
 
-#include <fenv.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "convert/reference.h"
+#include "core/fpenv.h"
 #include "core/internal.h"
 #include "gemm/gemm_kernels.h"
 
@@ -242,13 +242,12 @@ static void scale_d(const gemm_job *j, size_t m0, size_t m1, size_t n0, size_t n
     }
 }
 
-/* One slab, under the default floating-point environment (round to nearest, no FTZ/DAZ), which
- * every worker thread sets for itself and restores, sticky flags included. */
+/* One slab, under the default floating-point environment, which every worker thread enters for
+ * itself. */
 static void run_slab(const gemm_job *j, size_t c)
 {
-    fenv_t caller;
-    fegetenv(&caller);
-    fesetenv(FE_DFL_ENV);
+    fp8_fpenv env;
+    fp8_fpenv_enter(&env);
     const size_t begin = c * j->chunk;
     size_t m0 = j->m_first, m1 = j->m_first + j->M, n0 = 0, n1 = j->N;
     if (j->split_rows) {
@@ -262,7 +261,7 @@ static void run_slab(const gemm_job *j, size_t c)
         scale_d(j, m0, m1, n0, n1);
     else
         gemm_slab(j, m0, m1, n0, n1, j->workspace + c * j->workspace_floats);
-    fesetenv(&caller);
+    fp8_fpenv_leave(&env);
 }
 
 static const fp8_gemm_kernels *active_gemm_kernels(void)
@@ -349,7 +348,8 @@ static bool job_init(gemm_job *j, const fp8_gemm_config *cfg, size_t M, size_t N
     j->m_first = 0;
     j->alpha = cfg->alpha;
     j->beta = cfg->beta;
-    j->accumulator = (fp8_accumulator_model){cfg->accum_bits, cfg->mma_k, cfg->accum_model};
+    j->accumulator = (fp8_accumulator_model){cfg->accum_bits, cfg->mma_k, cfg->accum_model,
+                                             j->a.kind == OPERAND_FP8 && j->b.kind == OPERAND_FP8};
     j->segment = cfg->promote_interval == 0 || cfg->promote_interval > K ? (K == 0 ? 1 : K) : cfg->promote_interval;
     return true;
 }
