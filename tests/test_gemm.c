@@ -338,6 +338,32 @@ START_TEST(bf16_output)
 }
 END_TEST
 
+/* More rows than one FP32 band holds (16 MiB: 255 rows of 16400), with beta. */
+START_TEST(bf16_output_bands)
+{
+    rng r = rng_for("bf16_output_bands", 0);
+    const size_t M = 300, N = 16400, K = 40;
+    operand A = make_operand(&r, M, K, K, FP8_E4M3, 1, 0, DATA_GAUSSIAN);
+    operand B = make_operand(&r, N, K, K, FP8_E5M2, 1, 0, DATA_GAUSSIAN);
+    uint16_t *dh = malloc(sizeof(uint16_t) * M * N);
+    float *d0 = malloc(sizeof(float) * M * N);
+    for (size_t i = 0; i < M * N; i++) {
+        dh[i] = nearest_bf16((float)gaussian(&r));
+        d0[i] = (float)ref_bf16_value(dh[i]);
+    }
+    fp8_gemm_config cfg = fp8_gemm_config_init();
+    cfg.beta = 0.25f;
+    ck_assert_int_eq(fp8_gemm_f32(&cfg, &A.m, &B.m, d0, N), FP8_OK);
+    ck_assert_int_eq(fp8_gemm_bf16(&cfg, &A.m, &B.m, dh, N), FP8_OK);
+    for (size_t i = 0; i < M * N; i++)
+        ck_assert_msg(dh[i] == nearest_bf16(d0[i]), "D[%zu]: 0x%04x, want 0x%04x", i, dh[i], nearest_bf16(d0[i]));
+    free(dh);
+    free(d0);
+    free_operand(&A);
+    free_operand(&B);
+}
+END_TEST
+
 START_TEST(bf16_baseline)
 {
     rng r = rng_for("bf16_baseline", 0);
@@ -791,6 +817,7 @@ static Suite *gemm_suite(void)
     tc = tcase_create("bf16");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, bf16_output);
+    tcase_add_test(tc, bf16_output_bands);
     tcase_add_test(tc, bf16_baseline);
     suite_add_tcase(s, tc);
     tc = tcase_create("nonfinite_propagation");

@@ -272,6 +272,17 @@ static const fp8_gemm_kernels *active_gemm_kernels(void)
     return &fp8_gemm_kernels_scalar;
 }
 
+/* Cuts D into at most max_threads slabs of whole tiles: of rows when M > N, else of columns.
+ * Returns their number. */
+static size_t split_slabs(gemm_job *j)
+{
+    j->split_rows = j->M > j->N;
+    const size_t extent = j->split_rows ? j->M : j->N, unit = j->split_rows ? FP8_GEMM_MR : FP8_GEMM_NR;
+    const size_t threads = min_size(j->max_threads, (extent + unit - 1) / unit);
+    j->chunk = round_up((extent + threads - 1) / threads, unit);
+    return (extent + j->chunk - 1) / j->chunk;
+}
+
 /* Block sizes, kernels, the most threads the work deserves, and their workspaces: everything
  * that can fail, before anything is written. */
 static fp8_status plan_job(gemm_job *j)
@@ -291,8 +302,10 @@ static fp8_status plan_job(gemm_job *j)
     j->workspace = NULL;
     j->workspace_floats = 0;
     if (j->K == 0 || j->M == 0 || j->N == 0) return FP8_OK;
-    /* a slab is never wider than N, nor a panel wider than nc */
-    j->workspace_floats = layout_of(j, min_size(j->nc, j->N)).total;
+    /* the widest slab: all of N when split by rows, else one chunk of N (the same for every band
+     * of fp8_gemm_bf16, whose bands never have more rows than this job) */
+    split_slabs(j);
+    j->workspace_floats = layout_of(j, min_size(j->nc, j->split_rows ? j->N : j->chunk)).total;
     size_t bytes;
     FP8_RETURN_IF(fp8_mul_overflows(j->workspace_floats * sizeof(float), j->max_threads, &bytes), FP8_ERR_OUT_OF_MEMORY);
     j->workspace = aligned_alloc(64, round_up(bytes, 64));
@@ -300,19 +313,15 @@ static fp8_status plan_job(gemm_job *j)
     return FP8_OK;
 }
 
-/* Cuts D into at most max_threads slabs (of whole tiles) and runs them. */
+/* Runs the slabs, at most max_threads of them. */
 static void execute_job(gemm_job *j)
 {
     if (j->M == 0 || j->N == 0) return;
-    j->split_rows = j->M > j->N;
-    const size_t extent = j->split_rows ? j->M : j->N, unit = j->split_rows ? FP8_GEMM_MR : FP8_GEMM_NR;
-    const size_t threads = min_size(j->max_threads, (extent + unit - 1) / unit);
-    j->chunk = round_up((extent + threads - 1) / threads, unit);
-    const long chunks = (long)((extent + j->chunk - 1) / j->chunk);
+    const long slabs = (long)split_slabs(j);
 #ifdef _OPENMP
-#pragma omp parallel for num_threads((int)chunks) schedule(static) if (chunks > 1)
+#pragma omp parallel for num_threads((int)slabs) schedule(static) if (slabs > 1)
 #endif
-    for (long c = 0; c < chunks; c++) run_slab(j, (size_t)c);
+    for (long c = 0; c < slabs; c++) run_slab(j, (size_t)c);
 }
 
 static fp8_status run_job(gemm_job *j)
