@@ -8,8 +8,8 @@
  * segment never straddles two blocks and the kernel promotes into D itself;
  * the scales travel packed beside the operands, one row per segment.
  *
- * Threads take disjoint slabs of D (columns, or rows when M > N), each with
- * its own workspace, allocated before anything is written. */
+ * Threads take disjoint slabs of D, a grid of them chosen to pack the least,
+ * each with its own workspace, allocated before anything is written. */
 #include "fp8/gemm.h"
 
 #include <stdlib.h>
@@ -20,12 +20,9 @@
 #include "core/internal.h"
 #include "gemm/gemm_kernels.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-/* Cache blocking, in FP32 elements: KC near 256 (a B sliver of KC x NR is 16 KiB of L1), an A
- * block of MC x KC within 192 KiB of L2, a B panel of KC x NC within 4 MiB. */
+/* Cache blocking, in FP32 elements: KC near 512 (a B sliver of KC x NR is 32 KiB of L1, and D
+ * is read and written once per KC), an A block of MC x KC within 192 KiB of L2, a B panel of
+ * KC x NC within 4 MiB. */
 #define FP8_GEMM_KC_TARGET 512
 #define FP8_GEMM_A_BLOCK_FLOATS (48 * 1024)
 #define FP8_GEMM_B_PANEL_FLOATS (1024 * 1024)
@@ -128,8 +125,8 @@ typedef struct gemm_job {
     const fp8_gemm_kernels *kernels;
     void (*tile)(const fp8_gemm_tile *);
     size_t max_threads;
-    bool split_rows;     /* threads take slabs of rows, else of columns */
-    size_t chunk;        /* rows or columns per slab */
+    size_t row_slabs, col_slabs; /* D is cut into a grid of slabs, one per thread */
+    size_t row_chunk, col_chunk; /* rows and columns per slab (the last ones may have fewer, or none) */
     float *workspace;    /* workspace_floats per slab, max_threads slabs */
     size_t workspace_floats;
 } gemm_job;
@@ -248,14 +245,11 @@ static void run_slab(const gemm_job *j, size_t c)
 {
     fp8_fpenv env;
     fp8_fpenv_enter(&env);
-    const size_t begin = c * j->chunk;
-    size_t m0 = j->m_first, m1 = j->m_first + j->M, n0 = 0, n1 = j->N;
-    if (j->split_rows) {
-        m0 += begin;
-        m1 = min_size(m1, m0 + j->chunk);
-    } else {
-        n0 = begin;
-        n1 = min_size(n1, n0 + j->chunk);
+    const size_t m0 = j->m_first + c / j->col_slabs * j->row_chunk, n0 = c % j->col_slabs * j->col_chunk;
+    const size_t m1 = min_size(j->m_first + j->M, m0 + j->row_chunk), n1 = min_size(j->N, n0 + j->col_chunk);
+    if (m0 >= m1 || n0 >= n1) {
+        fp8_fpenv_leave(&env);
+        return;
     }
     if (j->K == 0)
         scale_d(j, m0, m1, n0, n1);
@@ -272,15 +266,18 @@ static const fp8_gemm_kernels *active_gemm_kernels(void)
     return &fp8_gemm_kernels_scalar;
 }
 
-/* Cuts D into at most max_threads slabs of whole tiles: of rows when M > N, else of columns.
- * Returns their number. */
-static size_t split_slabs(gemm_job *j)
+/* The grid of slabs: row_slabs x col_slabs <= max_threads, chosen so that each slab packs the
+ * least (its rows of A plus its rows of B). The columns per slab are settled here, once per job
+ * (fp8_gemm_bf16 reuses the plan for bands of fewer rows); the rows per slab come with each M. */
+static void plan_slabs(gemm_job *j)
 {
-    j->split_rows = j->M > j->N;
-    const size_t extent = j->split_rows ? j->M : j->N, unit = j->split_rows ? FP8_GEMM_MR : FP8_GEMM_NR;
-    const size_t threads = min_size(j->max_threads, (extent + unit - 1) / unit);
-    j->chunk = round_up((extent + threads - 1) / threads, unit);
-    return (extent + j->chunk - 1) / j->chunk;
+    size_t best = SIZE_MAX;
+    for (size_t rs = 1; rs <= j->max_threads; rs++) {
+        const size_t cs = j->max_threads / rs;
+        const size_t rows = round_up((j->M + rs - 1) / rs, FP8_GEMM_MR), cols = round_up((j->N + cs - 1) / cs, FP8_GEMM_NR);
+        if (rows + cols < best) best = rows + cols, j->row_slabs = rs, j->col_slabs = cs;
+    }
+    j->col_chunk = round_up((j->N + j->col_slabs - 1) / j->col_slabs, FP8_GEMM_NR);
 }
 
 /* Block sizes, kernels, the most threads the work deserves, and their workspaces: everything
@@ -301,11 +298,9 @@ static fp8_status plan_job(gemm_job *j)
     if ((double)j->max_threads > by_work) j->max_threads = by_work < 1.0 ? 1 : (size_t)by_work;
     j->workspace = NULL;
     j->workspace_floats = 0;
+    plan_slabs(j);
     if (j->K == 0 || j->M == 0 || j->N == 0) return FP8_OK;
-    /* the widest slab: all of N when split by rows, else one chunk of N (the same for every band
-     * of fp8_gemm_bf16, whose bands never have more rows than this job) */
-    split_slabs(j);
-    j->workspace_floats = layout_of(j, min_size(j->nc, j->split_rows ? j->N : j->chunk)).total;
+    j->workspace_floats = layout_of(j, min_size(j->nc, j->col_chunk)).total;
     size_t bytes;
     FP8_RETURN_IF(fp8_mul_overflows(j->workspace_floats * sizeof(float), j->max_threads, &bytes), FP8_ERR_OUT_OF_MEMORY);
     j->workspace = aligned_alloc(64, round_up(bytes, 64));
@@ -313,11 +308,12 @@ static fp8_status plan_job(gemm_job *j)
     return FP8_OK;
 }
 
-/* Runs the slabs, at most max_threads of them. */
+/* Runs the slabs, one per thread. */
 static void execute_job(gemm_job *j)
 {
     if (j->M == 0 || j->N == 0) return;
-    const long slabs = (long)split_slabs(j);
+    j->row_chunk = round_up((j->M + j->row_slabs - 1) / j->row_slabs, FP8_GEMM_MR);
+    const long slabs = (long)(j->row_slabs * j->col_slabs);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads((int)slabs) schedule(static) if (slabs > 1)
 #endif
