@@ -87,12 +87,14 @@ static void run_sgemm(void *c)
 
 static double gflops(const problem *p, double seconds) { return 2.0 * (double)p->M * p->N * p->K / seconds / 1e9; }
 
-/* Best-of-reps seconds of each, the repetitions interleaved so that both see the same machine. */
+/* Best-of-reps seconds of each, in two rounds of reps apiece, so that both see the same machine.
+ * Not rep by rep: each library's idle worker threads spin for a while after a call, and would
+ * slow the other's next run. */
 static void race(int reps, problem *p, void (*f)(void *), double *tf, void (*g)(void *), double *tg)
 {
     *tf = *tg = 1e300;
-    for (int r = 0; r < reps; r++) {
-        const double a = bench_best(1, f, p), b = bench_best(1, g, p);
+    for (int round = 0; round < 2; round++) {
+        const double a = bench_best(reps, f, p), b = bench_best(reps, g, p);
         *tf = a < *tf ? a : *tf;
         *tg = b < *tg ? b : *tg;
     }
