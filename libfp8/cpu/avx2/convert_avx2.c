@@ -122,19 +122,33 @@ FP8_INLINE __m256i load8_f16(const void *src)
 
 typedef __m256i (*load8_fn)(const void *);
 
-/* Encodes whole blocks of 32; returns how many elements it did. */
+/* x * scale in FP32 (scale: one per lane from `scale`, or `one_scale` broadcast). */
+FP8_INLINE __m256i scale8(__m256i bits, const float *scale, size_t scale_stride, __m256 one_scale)
+{
+    const __m256 s = scale_stride ? _mm256_loadu_ps(scale) : one_scale;
+    return _mm256_castps_si256(_mm256_mul_ps(_mm256_castsi256_ps(bits), s));
+}
+
+/* Encodes whole blocks of 32, each element times its scale when `scale` is not NULL;
+ * returns how many elements it did. */
 FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, const unsigned char *src,
-                                      size_t elem_size, size_t n, load8_fn load8, fp8_saturation sat, bool stream)
+                                      size_t elem_size, size_t n, load8_fn load8, fp8_saturation sat, bool stream,
+                                      const float *scale, size_t scale_stride)
 {
     const nearest_consts k = nearest_consts_of(p, sat);
+    const __m256 one_scale = _mm256_set1_ps(scale ? scale[0] : 1.0f);
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
         const unsigned char *s = src + i * elem_size;
         _mm_prefetch((const char *)s + FP8_PREFETCH_BYTES, _MM_HINT_T0);
         _mm_prefetch((const char *)s + FP8_PREFETCH_BYTES + 64, _MM_HINT_T0);
-        store32_codes(dst + i, encode8_nearest(load8(s), p, &k), encode8_nearest(load8(s + 8 * elem_size), p, &k),
-                      encode8_nearest(load8(s + 16 * elem_size), p, &k),
-                      encode8_nearest(load8(s + 24 * elem_size), p, &k), stream);
+        __m256i c[4];
+        for (int v = 0; v < 4; v++) {
+            __m256i bits = load8(s + 8 * v * elem_size);
+            if (scale) bits = scale8(bits, scale + (i + 8 * v) * scale_stride, scale_stride, one_scale);
+            c[v] = encode8_nearest(bits, p, &k);
+        }
+        store32_codes(dst + i, c[0], c[1], c[2], c[3], stream);
     }
     return i;
 }
@@ -152,10 +166,10 @@ FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, 
         size_t done = 0;                                                                                      \
         if (stream)                                                                                           \
             FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst + head, (const unsigned char *)(src + head),        \
-                           sizeof *src, n - head, load8, sat, true)                                           \
+                           sizeof *src, n - head, load8, sat, true, NULL, 0)                                  \
         else                                                                                                  \
             FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst, (const unsigned char *)src, sizeof *src, n, load8, \
-                           sat, false)                                                                        \
+                           sat, false, NULL, 0)                                                               \
         _mm_setcsr(mxcsr);                                                                                    \
         if (stream) _mm_sfence();                                                                             \
         done += head;                                                                                         \
@@ -165,6 +179,23 @@ FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, 
 FP8_DEFINE_AVX2_ENCODE(avx2_encode_f32, float, load8_f32, fp8_scalar_encode_f32)
 FP8_DEFINE_AVX2_ENCODE(avx2_encode_f16, uint16_t, load8_f16, fp8_scalar_encode_f16)
 FP8_DEFINE_AVX2_ENCODE(avx2_encode_bf16, uint16_t, load8_bf16, fp8_scalar_encode_bf16)
+
+/* Quantization's encode: short segments, so no streaming stores. */
+#define FP8_DEFINE_AVX2_SCALED_ENCODE(name, src_type, load8, scalar_kernel)                                     \
+    static void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_stride,          \
+                     const fp8_format_params *p, fp8_saturation sat)                                            \
+    {                                                                                                           \
+        const unsigned mxcsr = _mm_getcsr();                                                                    \
+        _mm_setcsr(FP8_DEFAULT_MXCSR);                                                                          \
+        size_t done = 0;                                                                                        \
+        FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, q, (const unsigned char *)x, sizeof *x, n, load8, sat, false, \
+                       scale, scale_stride)                                                                     \
+        _mm_setcsr(mxcsr);                                                                                      \
+        scalar_kernel(q + done, x + done, n - done, scale + done * scale_stride, scale_stride, p, sat);          \
+    }
+
+FP8_DEFINE_AVX2_SCALED_ENCODE(avx2_scaled_encode_f32, float, load8_f32, fp8_scalar_scaled_encode_f32)
+FP8_DEFINE_AVX2_SCALED_ENCODE(avx2_scaled_encode_bf16, uint16_t, load8_bf16, fp8_scalar_scaled_encode_bf16)
 
 /* ---- encoding, stochastic rounding -----------------------------------------------------------
  * fp8_round_magnitude() in 32-bit lanes, integers only: frac32 = floor(frac * 2^32) is exact for
@@ -207,19 +238,24 @@ FP8_INLINE __m256i lowbias32_8(__m256i x)
     return _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
 }
 
-/* One segment of indices that share their high 32 bits (so one key); whole blocks of 32. */
+/* One segment of indices that share their high 32 bits (so one key); whole blocks of 32.
+ * `scaled`: each element is first multiplied by `scale` in FP32. */
 FP8_INLINE size_t encode_stochastic_body(const fp8_format_params *p, uint8_t *dst, const float *src, size_t n,
-                                         fp8_saturation sat, fp8_sr_key key, uint32_t first_index_lo)
+                                         fp8_saturation sat, fp8_sr_key key, uint32_t first_index_lo, bool scaled,
+                                         float scale)
 {
     const __m256i clamp = _mm256_set1_epi32((int)p->max_code + (sat == FP8_SATFINITE ? 0 : 1));
     const __m256i k0 = _mm256_set1_epi32((int)key.k0), k1 = _mm256_set1_epi32((int)key.k1);
+    const __m256 vscale = _mm256_set1_ps(scale);
     __m256i index = _mm256_add_epi32(_mm256_set1_epi32((int)first_index_lo), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
         __m256i c[4];
         for (int v = 0; v < 4; v++) {
             const __m256i random = lowbias32_8(_mm256_add_epi32(lowbias32_8(_mm256_xor_si256(index, k0)), k1));
-            c[v] = encode8_stochastic(load8_f32(src + i + 8 * v), p, clamp, random);
+            __m256i bits = load8_f32(src + i + 8 * v);
+            if (scaled) bits = scale8(bits, NULL, 0, vscale);
+            c[v] = encode8_stochastic(bits, p, clamp, random);
             index = _mm256_add_epi32(index, _mm256_set1_epi32(8));
         }
         store32_codes(dst + i, c[0], c[1], c[2], c[3], false);
@@ -229,19 +265,40 @@ FP8_INLINE size_t encode_stochastic_body(const fp8_format_params *p, uint8_t *ds
 
 #define FP8_STOCHASTIC_BODY(params, done, ...) (*(done) = encode_stochastic_body(params, __VA_ARGS__))
 
-static void avx2_encode_f32_sr(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p,
-                               fp8_saturation sat, uint64_t seed, uint64_t offset)
+/* Walks segments of indices that share their high 32 bits (the key changes with them). */
+FP8_INLINE void stochastic_loop(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p,
+                                fp8_saturation sat, uint64_t seed, uint64_t offset, bool scaled, float scale)
 {
+    const unsigned mxcsr = _mm_getcsr();
+    _mm_setcsr(FP8_DEFAULT_MXCSR);
     for (size_t i = 0; i < n;) {
         const uint64_t index = offset + i;
         const uint64_t to_boundary = (UINT64_C(1) << 32) - (uint32_t)index;
         const size_t segment = n - i > to_boundary ? (size_t)to_boundary : n - i;
         const fp8_sr_key key = fp8_sr_key_for(seed, (uint32_t)(index >> 32));
         size_t done = 0;
-        FP8_SPECIALIZE(p, FP8_STOCHASTIC_BODY, &done, dst + i, src + i, segment, sat, key, (uint32_t)index)
-        fp8_scalar_encode_f32_sr(dst + i + done, src + i + done, segment - done, p, sat, seed, index + done);
+        FP8_SPECIALIZE(p, FP8_STOCHASTIC_BODY, &done, dst + i, src + i, segment, sat, key, (uint32_t)index, scaled,
+                       scale)
+        if (scaled)
+            fp8_scalar_scaled_encode_f32_sr(dst + i + done, src + i + done, segment - done, scale, p, sat, seed,
+                                            index + done);
+        else
+            fp8_scalar_encode_f32_sr(dst + i + done, src + i + done, segment - done, p, sat, seed, index + done);
         i += segment;
     }
+    _mm_setcsr(mxcsr);
+}
+
+static void avx2_encode_f32_sr(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p,
+                               fp8_saturation sat, uint64_t seed, uint64_t offset)
+{
+    stochastic_loop(dst, src, n, p, sat, seed, offset, false, 1.0f);
+}
+
+static void avx2_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
+                                      fp8_saturation sat, uint64_t seed, uint64_t first_index)
+{
+    stochastic_loop(q, x, n, p, sat, seed, first_index, true, scale);
 }
 
 /* ---- decoding ----------------------------------------------------------------------------------
@@ -270,13 +327,18 @@ FP8_INLINE __m256 decode8_f32(const fp8_format_params *p, const uint8_t *src)
 }
 
 /* Two vectors of 32-bit values (each < 2^16) -> sixteen uint16 in order. */
-FP8_INLINE size_t decode_f32_body(const fp8_format_params *p, float *dst, const uint8_t *src, size_t n, bool stream)
+/* `scaled`: each value is then multiplied by scale_inv in FP32 (dequantization). */
+FP8_INLINE size_t decode_f32_body(const fp8_format_params *p, float *dst, const uint8_t *src, size_t n, bool stream,
+                                  bool scaled, float scale_inv)
 {
+    const __m256 s = _mm256_set1_ps(scale_inv);
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        store256(dst + i, _mm256_castps_si256(decode8_f32(p, src + i)), stream);
-        store256(dst + i + 8, _mm256_castps_si256(decode8_f32(p, src + i + 8)), stream);
-    }
+    for (; i + 16 <= n; i += 16)
+        for (int v = 0; v < 2; v++) {
+            __m256 f = decode8_f32(p, src + i + 8 * v);
+            if (scaled) f = _mm256_mul_ps(f, s);
+            store256(dst + i + 8 * v, _mm256_castps_si256(f), stream);
+        }
     return i;
 }
 
@@ -327,9 +389,79 @@ FP8_INLINE size_t decode_bf16_body(const fp8_format_params *p, uint16_t *dst, co
         scalar_kernel(dst + done, src + done, n - done, p);                                       \
     }
 
-FP8_DEFINE_AVX2_DECODE(avx2_decode_f32, float, FP8_DECODE_BODY_F32, fp8_scalar_decode_f32)
+#define FP8_DECODE_BODY_F32_UNSCALED(params, done, ...) FP8_DECODE_BODY_F32(params, done, __VA_ARGS__, false, 1.0f)
+
+FP8_DEFINE_AVX2_DECODE(avx2_decode_f32, float, FP8_DECODE_BODY_F32_UNSCALED, fp8_scalar_decode_f32)
 FP8_DEFINE_AVX2_DECODE(avx2_decode_f16, uint16_t, FP8_DECODE_BODY_F16, fp8_scalar_decode_f16)
 FP8_DEFINE_AVX2_DECODE(avx2_decode_bf16, uint16_t, FP8_DECODE_BODY_BF16, fp8_scalar_decode_bf16)
+
+static void avx2_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p)
+{
+    const unsigned mxcsr = _mm_getcsr();
+    _mm_setcsr(FP8_DEFAULT_MXCSR);
+    size_t done = 0;
+    FP8_SPECIALIZE(p, FP8_DECODE_BODY_F32, &done, x, q, n, false, true, scale_inv)
+    _mm_setcsr(mxcsr);
+    fp8_scalar_scaled_decode_f32(x + done, q + done, n - done, scale_inv, p);
+}
+
+/* ---- amax ----------------------------------------------------------------------------------------
+ * |x| as integer bits orders like |x| for finite values; NaN and infinity sit at and above
+ * 0x7F800000, so they are masked out of the maximum and flagged. */
+FP8_INLINE __m256i finite_abs8(__m256i bits, __m256i *nonfinite)
+{
+    const __m256i a = _mm256_and_si256(bits, _mm256_set1_epi32(0x7FFFFFFF));
+    const __m256i finite = _mm256_cmpgt_epi32(_mm256_set1_epi32(0x7F800000), a);
+    *nonfinite = _mm256_or_si256(*nonfinite, _mm256_xor_si256(finite, _mm256_set1_epi32(-1)));
+    return _mm256_and_si256(a, finite);
+}
+
+FP8_INLINE uint32_t hmax_u32(__m256i v)
+{
+    __m128i m = _mm_max_epu32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0x4E));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0xB1));
+    return (uint32_t)_mm_cvtsi128_si32(m);
+}
+
+/* Whole blocks of 16; *done says how many. */
+FP8_INLINE uint32_t amax_body(const unsigned char *src, size_t elem_size, size_t n, load8_fn load8,
+                              uint32_t *col_amax, bool *nonfinite, size_t *done)
+{
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, bad = acc0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256i a0 = finite_abs8(load8(src + i * elem_size), &bad);
+        const __m256i a1 = finite_abs8(load8(src + (i + 8) * elem_size), &bad);
+        acc0 = _mm256_max_epu32(acc0, a0);
+        acc1 = _mm256_max_epu32(acc1, a1);
+        if (col_amax) {
+            __m256i *c = (__m256i *)(col_amax + i);
+            _mm256_storeu_si256(c, _mm256_max_epu32(_mm256_loadu_si256(c), a0));
+            _mm256_storeu_si256(c + 1, _mm256_max_epu32(_mm256_loadu_si256(c + 1), a1));
+        }
+    }
+    if (!_mm256_testz_si256(bad, bad)) *nonfinite = true;
+    *done = i;
+    return hmax_u32(_mm256_max_epu32(acc0, acc1));
+}
+
+static uint32_t avx2_amax_f32(const float *x, size_t n, uint32_t *col_amax, bool *nonfinite)
+{
+    size_t done;
+    const uint32_t m = col_amax ? amax_body((const unsigned char *)x, 4, n, load8_f32, col_amax, nonfinite, &done)
+                                : amax_body((const unsigned char *)x, 4, n, load8_f32, NULL, nonfinite, &done);
+    const uint32_t t = fp8_scalar_amax_f32(x + done, n - done, col_amax ? col_amax + done : NULL, nonfinite);
+    return m > t ? m : t;
+}
+
+static uint32_t avx2_amax_bf16(const uint16_t *x, size_t n, bool *nonfinite)
+{
+    size_t done;
+    const uint32_t m = amax_body((const unsigned char *)x, 2, n, load8_bf16, NULL, nonfinite, &done);
+    const uint32_t t = fp8_scalar_amax_bf16(x + done, n - done, nonfinite);
+    return m > t ? m : t;
+}
 
 const fp8_cpu_kernels fp8_cpu_kernels_avx2 = {
     .isa = FP8_CPU_ISA_AVX2,
@@ -340,4 +472,10 @@ const fp8_cpu_kernels fp8_cpu_kernels_avx2 = {
     .decode_f32 = avx2_decode_f32,
     .decode_f16 = avx2_decode_f16,
     .decode_bf16 = avx2_decode_bf16,
+    .scaled_encode_f32 = avx2_scaled_encode_f32,
+    .scaled_encode_bf16 = avx2_scaled_encode_bf16,
+    .scaled_encode_f32_sr = avx2_scaled_encode_f32_sr,
+    .scaled_decode_f32 = avx2_scaled_decode_f32,
+    .amax_f32 = avx2_amax_f32,
+    .amax_bf16 = avx2_amax_bf16,
 };
