@@ -1,6 +1,7 @@
 /* libfp8 internal: the scale of one block from its amax; the specification
  * every backend follows. Run under the default FP environment (core/fpenv.h):
- * the FP32 divisions must round to nearest. */
+ * the FP32 divisions must round to nearest. The CUDA backend evaluates
+ * fp8_block_scale_of on the device (FP8_HOST_DEVICE, from convert/reference.h). */
 #ifndef FP8_QUANTIZE_SCALE_H
 #define FP8_QUANTIZE_SCALE_H
 
@@ -33,7 +34,7 @@ static inline fp8_scale_rule fp8_scale_rule_of(const fp8_format_params *p, fp8_s
 }
 
 /* amax_bits: the block's largest finite |x| as FP32 bits. */
-static inline fp8_block_scale fp8_block_scale_of(uint32_t amax_bits, const fp8_scale_rule *r)
+FP8_HOST_DEVICE static inline fp8_block_scale fp8_block_scale_of(uint32_t amax_bits, const fp8_scale_rule *r)
 {
     float amax = fp8_f32_from_bits(amax_bits);
     if (!(amax >= r->amax_min)) amax = r->amax_min;
