@@ -442,6 +442,270 @@ START_TEST(e8m0_matches_cpu)
 }
 END_TEST
 
+/* ---- GEMM ---- */
+
+static int compute_capability(void)
+{
+    int device = 0, major = 0, minor = 0;
+    ck_assert(cudaGetDevice(&device) == cudaSuccess);
+    ck_assert(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess);
+    ck_assert(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess);
+    return major * 10 + minor;
+}
+
+/* A quantized operand on both sides: the CPU's codes and scales, the same on the device. */
+typedef struct {
+    fp8_qmatrix host, dev;
+    float *deq; /* dequantized, rows x cols, for the reference */
+} test_operand;
+
+/* rows x cols (row stride ld) of N(mean, 1) values, quantized with the given blocks. */
+static test_operand make_operand(size_t rows, size_t cols, size_t ld, fp8_format fmt, size_t br, size_t bc,
+                                 double mean, uint64_t seed)
+{
+    rng_seed(seed);
+    float *x = malloc(rows * ld * sizeof *x);
+    for (size_t i = 0; i < rows * ld; i++) x[i] = (float)(mean + rng_normal());
+    fp8_quant_config cfg = fp8_quant_config_init(fmt, br, bc);
+    const size_t ns = fp8_scale_count(rows, cols, br, bc);
+    uint8_t *q = calloc(rows * ld, 1);
+    float *s = malloc(ns * sizeof *s);
+    ck_assert(fp8_quantize_f32(&cfg, x, rows, cols, ld, q, ld, s) == FP8_OK);
+    test_operand op = {.host = {.data = q, .rows = rows, .cols = cols, .ld = ld, .format = fmt, .scale_inv = s,
+                                .block_rows = br, .block_cols = bc}};
+    op.dev = op.host;
+    op.dev.data = dev_copy_of(q, rows * ld);
+    op.dev.scale_inv = dev_copy_of(s, ns * sizeof *s);
+    op.deq = malloc(rows * cols * sizeof *op.deq);
+    ck_assert(fp8_dequantize_f32(&cfg, q, rows, cols, ld, s, op.deq, cols) == FP8_OK);
+    free(x);
+    return op;
+}
+
+static void free_operand(test_operand *op)
+{
+    cudaFree((void *)op->dev.data), cudaFree((void *)op->dev.scale_inv);
+    free((void *)op->host.data), free((void *)op->host.scale_inv), free(op->deq);
+}
+
+static double bf16_value(uint16_t b) { return (double)f32_from_bits((uint32_t)b << 16); }
+
+/* Checks D (FP32, or BF16 when d16) against alpha * A * B^T + beta * D0 in FP64:
+ * |D - ref| <= tol * (alpha * sum |a b| + |beta D0|), plus half a BF16 ulp of ref for BF16 output.
+ * Returns the largest error relative to sum |a b|. */
+static double check_product(const test_operand *a, const test_operand *b, double alpha, double beta,
+                            const float *d0, const void *d, int d16, size_t ldd, double tol, const char *what)
+{
+    const size_t M = a->host.rows, N = b->host.rows, K = a->host.cols;
+    double worst = 0;
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            double sum = 0, mag = 0;
+            for (size_t k = 0; k < K; k++) {
+                const double t = (double)a->deq[m * K + k] * (double)b->deq[n * K + k];
+                sum += t, mag += fabs(t);
+            }
+            const double c = beta != 0 ? beta * d0[m * ldd + n] : 0;
+            const double ref = alpha * sum + c;
+            const double got = d16 ? bf16_value(((const uint16_t *)d)[m * ldd + n]) : ((const float *)d)[m * ldd + n];
+            const double bound = tol * (fabs(alpha) * mag + fabs(c)) + (d16 ? fabs(ref) * 0x1p-8 : 0) + 1e-30;
+            ck_assert_msg(fabs(got - ref) <= bound, "%s: D(%zu, %zu) = %.9g, reference %.9g (sum |ab| %.3g)", what, m,
+                          n, got, ref, mag);
+            if (mag > 0 && fabs(got - ref) / (fabs(alpha) * mag) > worst) worst = fabs(got - ref) / (fabs(alpha) * mag);
+        }
+    return worst;
+}
+
+/* Scale pairs (block_rows, block_cols of A, then of B) and formats for cuBLASLt. */
+static const size_t lt_scales[][4] = {{0, 0, 0, 0}, {1, 0, 1, 0}, {1, 0, 0, 0}, {1, 128, 128, 128},
+                                      {128, 128, 1, 128}, {1, 128, 1, 128}};
+static const fp8_format lt_formats[][2] = {{FP8_E4M3, FP8_E4M3}, {FP8_E4M3, FP8_E5M2}, {FP8_E5M2, FP8_E4M3}};
+
+/* Loop: scale pair x formats x output (f32, bf16) x beta (0, 0.5). On sm_89 only per-tensor runs;
+ * the rest must say FP8_ERR_UNSUPPORTED. */
+START_TEST(cublaslt_gemm)
+{
+    const size_t sc = (size_t)_i % 6, f = ((size_t)_i / 6) % 3;
+    const int d16 = (_i / 18) % 2;
+    const double beta = _i / 36 ? 0.5 : 0.0;
+    const size_t M = 256, N = 384, K = 512, ldd = N + 16;
+    test_operand a = make_operand(M, K, K, lt_formats[f][0], lt_scales[sc][0], lt_scales[sc][1], 0.0, 7000 + _i);
+    test_operand b = make_operand(N, K, K + 32, lt_formats[f][1], lt_scales[sc][2], lt_scales[sc][3], 0.0, 8000 + _i);
+    float *d0 = malloc(M * ldd * sizeof *d0);
+    uint16_t *d0_16 = malloc(M * ldd * sizeof *d0_16);
+    for (size_t i = 0; i < M * ldd; i++) d0_16[i] = (uint16_t)(f32_bits((float)rng_normal()) >> 16);
+    for (size_t i = 0; i < M * ldd; i++) d0[i] = (float)bf16_value(d0_16[i]);
+    void *d_d = d16 ? dev_copy_of(d0_16, M * ldd * 2) : dev_copy_of(d0, M * ldd * 4);
+    fp8_cuda_gemm *h = NULL;
+    ck_assert_msg(fp8_cuda_gemm_create(&h) == FP8_OK, "%s", fp8_cuda_last_error());
+    fp8_cuda_gemm_config cfg = fp8_cuda_gemm_config_init();
+    cfg.alpha = 1.5f;
+    cfg.beta = (float)beta;
+    const fp8_status st = d16 ? fp8_cuda_gemm_bf16(h, &cfg, &a.dev, &b.dev, d_d, ldd, NULL)
+                              : fp8_cuda_gemm_f32(h, &cfg, &a.dev, &b.dev, d_d, ldd, NULL);
+    char what[128];
+    snprintf(what, sizeof what, "cuBLASLt %zux%zu x %zux%zu, %s x %s, %s out, beta %g", lt_scales[sc][0],
+             lt_scales[sc][1], lt_scales[sc][2], lt_scales[sc][3], fp8_format_name(lt_formats[f][0]),
+             fp8_format_name(lt_formats[f][1]), d16 ? "bf16" : "f32", beta);
+    if (sc > 0 && compute_capability() != 90) {
+        ck_assert_msg(st == FP8_ERR_UNSUPPORTED, "%s: %s", what, fp8_status_string(st));
+    } else {
+        ck_assert_msg(st == FP8_OK, "%s: %s (%s)", what, fp8_status_string(st), fp8_cuda_last_error());
+        void *got = malloc(M * ldd * 4);
+        to_host(got, d_d, M * ldd * (d16 ? 2 : 4));
+        check_product(&a, &b, cfg.alpha, beta, d0, got, d16, ldd, 0x1p-8, what);
+        free(got);
+    }
+    fp8_cuda_gemm_destroy(h);
+    cudaFree(d_d);
+    free(d0), free(d0_16);
+    free_operand(&a), free_operand(&b);
+}
+END_TEST
+
+/* Fast accumulation (per tensor): a looser bound, still the right product. Then what cuBLASLt
+ * cannot do is refused with FP8_ERR_UNSUPPORTED and a reason, and bad operands with INVALID_ARGUMENT. */
+START_TEST(cublaslt_gemm_limits)
+{
+    const size_t M = 128, N = 128, K = 256;
+    test_operand a = make_operand(M, K, K, FP8_E4M3, 0, 0, 0.0, 9001);
+    test_operand b = make_operand(N, K, K, FP8_E4M3, 0, 0, 0.0, 9002);
+    float *d_d = dev_alloc(M * N * 4), *d = malloc(M * N * 4);
+    fp8_cuda_gemm *h = NULL;
+    ck_assert(fp8_cuda_gemm_create(&h) == FP8_OK);
+    fp8_cuda_gemm_config cfg = fp8_cuda_gemm_config_init();
+    cfg.fast_accum = 1;
+    ck_assert_msg(fp8_cuda_gemm_f32(h, &cfg, &a.dev, &b.dev, d_d, N, NULL) == FP8_OK, "%s", fp8_cuda_last_error());
+    to_host(d, d_d, M * N * 4);
+    check_product(&a, &b, 1, 0, NULL, d, 0, N, 0x1p-5, "fast accumulation");
+    cfg.fast_accum = 0;
+
+    fp8_qmatrix e5 = b.dev;
+    e5.format = FP8_E5M2;
+    fp8_qmatrix a5 = a.dev;
+    a5.format = FP8_E5M2;
+    ck_assert(fp8_cuda_gemm_f32(h, &cfg, &a5, &e5, d_d, N, NULL) == FP8_ERR_UNSUPPORTED);
+    ck_assert(strstr(fp8_cuda_last_error(), "E5M2") != NULL);
+    fp8_qmatrix fnuz = b.dev;
+    fnuz.format = FP8_E4M3FNUZ;
+    ck_assert(fp8_cuda_gemm_f32(h, &cfg, &a.dev, &fnuz, d_d, N, NULL) == FP8_ERR_UNSUPPORTED);
+    fp8_qmatrix odd_ld = b.dev;
+    odd_ld.ld = K + 1;
+    odd_ld.rows = N - 1;
+    ck_assert(fp8_cuda_gemm_f32(h, &cfg, &a.dev, &odd_ld, d_d, N, NULL) == FP8_ERR_UNSUPPORTED);
+    fp8_qmatrix blk_a = a.dev, blk_b = b.dev;
+    blk_a.block_rows = blk_a.block_cols = blk_b.block_rows = blk_b.block_cols = 128;
+    ck_assert(fp8_cuda_gemm_f32(h, &cfg, &blk_a, &blk_b, d_d, N, NULL) == FP8_ERR_UNSUPPORTED); /* BLK x BLK */
+    fp8_qmatrix tile = a.dev;
+    tile.block_rows = 1, tile.block_cols = 128;
+    ck_assert(fp8_cuda_gemm_f32(h, &cfg, &tile, &b.dev, d_d, N, NULL) == FP8_ERR_INVALID_ARGUMENT); /* K blocks differ */
+    fp8_qmatrix short_k = b.dev;
+    short_k.cols = K - 16;
+    ck_assert(fp8_cuda_gemm_f32(h, &cfg, &a.dev, &short_k, d_d, N, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    ck_assert(fp8_cuda_gemm_f32(h, &cfg, &a.dev, &b.dev, d_d, N - 1, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    ck_assert(fp8_cuda_gemm_f32(NULL, &cfg, &a.dev, &b.dev, d_d, N, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    fp8_cuda_gemm_destroy(h);
+    cudaFree(d_d);
+    free(d);
+    free_operand(&a), free_operand(&b);
+}
+END_TEST
+
+/* The BF16 baseline against FP64. */
+START_TEST(cublaslt_bf16_gemm)
+{
+    const size_t M = 192, N = 320, K = 272;
+    uint16_t *a = malloc(M * K * 2), *b = malloc(N * K * 2), *d = malloc(M * N * 2);
+    rng_seed(9100);
+    for (size_t i = 0; i < M * K; i++) a[i] = (uint16_t)(f32_bits((float)rng_normal()) >> 16);
+    for (size_t i = 0; i < N * K; i++) b[i] = (uint16_t)(f32_bits((float)rng_normal()) >> 16);
+    uint16_t *d_a = dev_copy_of(a, M * K * 2), *d_b = dev_copy_of(b, N * K * 2), *d_d = dev_alloc(M * N * 2);
+    fp8_cuda_gemm *h = NULL;
+    ck_assert(fp8_cuda_gemm_create(&h) == FP8_OK);
+    fp8_cuda_gemm_config cfg = fp8_cuda_gemm_config_init();
+    ck_assert_msg(fp8_cuda_bf16_gemm(h, &cfg, M, N, K, d_a, K, d_b, K, d_d, N, NULL) == FP8_OK, "%s",
+                  fp8_cuda_last_error());
+    to_host(d, d_d, M * N * 2);
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            double ref = 0, mag = 0;
+            for (size_t k = 0; k < K; k++) {
+                ref += bf16_value(a[m * K + k]) * bf16_value(b[n * K + k]);
+                mag += fabs(bf16_value(a[m * K + k]) * bf16_value(b[n * K + k]));
+            }
+            const double got = bf16_value(d[m * N + n]);
+            ck_assert_msg(fabs(got - ref) <= fabs(ref) * 0x1p-8 + mag * 0x1p-20, "bf16 GEMM (%zu, %zu): %g vs %g", m, n,
+                          got, ref);
+        }
+    fp8_cuda_gemm_destroy(h);
+    cudaFree(d_a), cudaFree(d_b), cudaFree(d_d);
+    free(a), free(b), free(d);
+}
+END_TEST
+
+/* The own mma.sync kernel. Scale pairs cutting K alike, promotion intervals, formats, odd sizes,
+ * ld > cols (byte loads), beta. Loop: case x interval. */
+static const struct {
+    size_t a_br, a_bc, b_br, b_bc;
+    fp8_format fa, fb;
+} mma_cases[] = {
+    {0, 0, 0, 0, FP8_E4M3, FP8_E4M3},       {1, 0, 1, 0, FP8_E4M3, FP8_E5M2},
+    {1, 128, 128, 128, FP8_E4M3, FP8_E4M3}, {128, 128, 1, 128, FP8_E5M2, FP8_E4M3},
+    {1, 128, 1, 128, FP8_E5M2, FP8_E5M2},   {64, 128, 3, 128, FP8_E4M3, FP8_E4M3},
+};
+
+START_TEST(mma_gemm)
+{
+    const size_t c = (size_t)_i % 6, interval_index = (size_t)_i / 6;
+    const size_t intervals_blocked[] = {32, 64, 128}, intervals_whole[] = {0, 32, 96};
+    const int blocked = mma_cases[c].a_bc == 128;
+    const size_t P = blocked ? intervals_blocked[interval_index] : intervals_whole[interval_index];
+    const size_t M = 200, N = 150, K = 384 + (blocked ? 0 : 17), lda = K + 3, ldd = N + 5;
+    test_operand a = make_operand(M, K, lda, mma_cases[c].fa, mma_cases[c].a_br, mma_cases[c].a_bc, 0.0, 9200 + _i);
+    test_operand b = make_operand(N, K, K, mma_cases[c].fb, mma_cases[c].b_br, mma_cases[c].b_bc, 0.0, 9300 + _i);
+    float *d0 = malloc(M * ldd * 4), *d = malloc(M * ldd * 4);
+    for (size_t i = 0; i < M * ldd; i++) d0[i] = (float)rng_normal();
+    float *d_d = dev_copy_of(d0, M * ldd * 4);
+    fp8_gemm_config cfg = fp8_gemm_config_init();
+    cfg.promote_interval = P;
+    cfg.alpha = 0.75f;
+    cfg.beta = _i % 2 ? -1.25f : 0.0f;
+    char what[128];
+    snprintf(what, sizeof what, "mma case %zu, promote_interval %zu", c, P);
+    ck_assert_msg(fp8_cuda_gemm_mma_f32(&cfg, &a.dev, &b.dev, d_d, ldd, NULL) == FP8_OK, "%s: %s", what,
+                  fp8_cuda_last_error());
+    to_host(d, d_d, M * ldd * 4);
+    check_product(&a, &b, cfg.alpha, cfg.beta, d0, d, 0, ldd, P == 0 ? 0x1p-6 : 0x1p-8, what);
+    cudaFree(d_d);
+    free(d0), free(d);
+    free_operand(&a), free_operand(&b);
+}
+END_TEST
+
+START_TEST(mma_gemm_limits)
+{
+    test_operand a = make_operand(64, 256, 256, FP8_E4M3, 1, 128, 0.0, 9400);
+    test_operand b = make_operand(64, 256, 256, FP8_E4M3, 1, 128, 0.0, 9401);
+    float *d_d = dev_alloc(64 * 64 * 4);
+    fp8_gemm_config cfg = fp8_gemm_config_init();
+    cfg.promote_interval = 48; /* divides no 128 block: invalid, as on the CPU */
+    ck_assert(fp8_cuda_gemm_mma_f32(&cfg, &a.dev, &b.dev, d_d, 64, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    cfg.promote_interval = 0;
+    ck_assert(fp8_cuda_gemm_mma_f32(&cfg, &a.dev, &b.dev, d_d, 64, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    cfg.promote_interval = 16; /* valid on the CPU, finer than one MMA */
+    ck_assert(fp8_cuda_gemm_mma_f32(&cfg, &a.dev, &b.dev, d_d, 64, NULL) == FP8_ERR_UNSUPPORTED);
+    cfg.promote_interval = 128;
+    cfg.accum_bits = 14;
+    ck_assert(fp8_cuda_gemm_mma_f32(&cfg, &a.dev, &b.dev, d_d, 64, NULL) == FP8_ERR_UNSUPPORTED);
+    cfg.accum_bits = 0;
+    fp8_qmatrix fnuz = b.dev;
+    fnuz.format = FP8_E5M2FNUZ;
+    ck_assert(fp8_cuda_gemm_mma_f32(&cfg, &a.dev, &fnuz, d_d, 64, NULL) == FP8_ERR_UNSUPPORTED);
+    cudaFree(d_d);
+    free_operand(&a), free_operand(&b);
+}
+END_TEST
+
 /* ---- checks that need no device ---- */
 
 /* Bad arguments are refused before CUDA is touched, so this runs with or without a GPU. */
@@ -471,6 +735,17 @@ START_TEST(bad_arguments)
     ck_assert(fp8_cuda_scales_to_e8m0(q, f, 4, NULL, NULL) == FP8_ERR_INVALID_ARGUMENT);
     ck_assert(fp8_cuda_scales_from_e8m0(NULL, q, 4, NULL, NULL) == FP8_ERR_INVALID_ARGUMENT);
     ck_assert(fp8_cuda_device_count(NULL) == FP8_ERR_INVALID_ARGUMENT);
+    fp8_qmatrix qa = {.data = q, .rows = 2, .cols = 2, .ld = 2, .format = FP8_E4M3, .scale_inv = f};
+    fp8_qmatrix qb = qa;
+    qb.cols = 3, qb.ld = 3;
+    fp8_gemm_config gc = fp8_gemm_config_init();
+    ck_assert(fp8_cuda_gemm_mma_f32(&gc, &qa, &qb, f, 2, NULL) == FP8_ERR_INVALID_ARGUMENT); /* K differs */
+    ck_assert(fp8_cuda_gemm_mma_f32(&gc, &qa, &qa, NULL, 2, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    ck_assert(fp8_cuda_gemm_mma_f32(NULL, &qa, &qa, f, 2, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    fp8_cuda_gemm_config lc = fp8_cuda_gemm_config_init();
+    ck_assert(fp8_cuda_gemm_f32(NULL, &lc, &qa, &qa, f, 2, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    ck_assert(fp8_cuda_gemm_create(NULL) == FP8_ERR_INVALID_ARGUMENT);
+    fp8_cuda_gemm_destroy(NULL);
     /* empty work succeeds without a device */
     ck_assert(fp8_cuda_encode_f32(NULL, NULL, 0, FP8_E4M3, FP8_SATFINITE, NULL) == FP8_OK);
 }
@@ -515,6 +790,15 @@ static Suite *cuda_suite(int have_device)
     tcase_add_loop_test(tc, dual_matches_cpu, 0, 4);
     tcase_add_test(tc, scaled_and_dequantize_match_cpu);
     tcase_add_test(tc, e8m0_matches_cpu);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("gemm");
+    tcase_set_timeout(tc, 240);
+    tcase_add_loop_test(tc, cublaslt_gemm, 0, 72);
+    tcase_add_test(tc, cublaslt_gemm_limits);
+    tcase_add_test(tc, cublaslt_bf16_gemm);
+    tcase_add_loop_test(tc, mma_gemm, 0, 18);
+    tcase_add_test(tc, mma_gemm_limits);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("exhaustive_f32");

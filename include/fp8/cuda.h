@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include "fp8/api.h"
 #include "fp8/format.h"
+#include "fp8/gemm.h"
 #include "fp8/quantize.h"
 #include "fp8/status.h"
 
@@ -41,9 +42,10 @@ FP8_BEGIN_DECLS
  * there is none (no GPU, no driver, or only older GPUs). */
 FP8_API fp8_status fp8_cuda_device_count(int *count);
 
-/* Why the last call on this thread that returned FP8_ERR_CUDA or
- * FP8_ERR_NO_DEVICE failed: the CUDA or cuBLAS error name and text, with
- * the call that failed ("cublasLtMatmul: CUBLAS_STATUS_NOT_SUPPORTED ...").
+/* Why the last call on this thread that returned FP8_ERR_CUDA,
+ * FP8_ERR_NO_DEVICE or (from the GEMMs) FP8_ERR_UNSUPPORTED failed: the
+ * CUDA or cuBLAS error name and text, or the unmet requirement, with the
+ * call that failed ("cublasLtMatmul: CUBLAS_STATUS_NOT_SUPPORTED ...").
  * "" if none has failed on this thread. The string belongs to the thread
  * and stays valid until its next failing call; nothing is shared between
  * threads. */
@@ -97,6 +99,70 @@ FP8_API fp8_status fp8_cuda_scales_to_e8m0(uint8_t *e8m0, const float *scale_inv
                                            void *stream);
 FP8_API fp8_status fp8_cuda_scales_from_e8m0(float *scale_inv, const uint8_t *e8m0, size_t n, int *nonfinite,
                                              void *stream);
+
+/* ---- FP8 GEMM (fp8/gemm.h's layout and operands) ----
+ * D = alpha * A * B^T + beta * D with A: M x K and B: N x K quantized
+ * (fp8_qmatrix: the struct on the host, its data and scale_inv on the
+ * device), D: M x N row-major on the device, ldd >= N. Arguments are
+ * checked as fp8_gemm_f32 checks them (FP8_ERR_INVALID_ARGUMENT); what one
+ * path cannot run is FP8_ERR_UNSUPPORTED, with the reason in
+ * fp8_cuda_last_error(). Results are not bitwise those of the CPU: tensor
+ * cores add in their own order and precision (docs/cuda.md). */
+
+/* Through cuBLASLt. A handle holds the cuBLASLt handle, a 32 MiB workspace,
+ * a buffer for scales in cuBLASLt's layouts and the algorithms chosen for
+ * the shapes seen (so the heuristic runs once per shape). It belongs to the
+ * device current at creation. Calls through one handle share its buffers:
+ * use one handle per thread, and per stream when streams run concurrently.
+ * Growing the scale buffer (the first time a larger shape comes) waits for
+ * the device. */
+typedef struct fp8_cuda_gemm fp8_cuda_gemm;
+
+FP8_API fp8_status fp8_cuda_gemm_create(fp8_cuda_gemm **handle);
+/* Waits for the device's work to finish, then frees everything; NULL is ignored. */
+FP8_API void fp8_cuda_gemm_destroy(fp8_cuda_gemm *handle);
+
+typedef struct fp8_cuda_gemm_config {
+    float alpha, beta;
+    /* cuBLASLt's FAST_ACCUM: 1 lets the tensor cores accumulate all of K
+     * without periodic promotion (faster, less accurate; Ada and Hopper).
+     * Per-tensor and per-row scales only. */
+    int fast_accum;
+} fp8_cuda_gemm_config;
+
+/* alpha 1, beta 0, fast_accum 0. */
+FP8_API fp8_cuda_gemm_config fp8_cuda_gemm_config_init(void);
+
+/* Scale shapes cuBLASLt takes (anything else: FP8_ERR_UNSUPPORTED, use
+ * fp8_cuda_gemm_mma_f32):
+ *   per tensor x per tensor                     sm_89, sm_90
+ *   per row or per tensor, at least one per row sm_90 (OUTER_VEC_32F)
+ *   1x128 or 128x128 on each, not both 128x128  sm_90, cuBLAS >= 12.9,
+ *                                               M and N multiples of 4
+ * Formats E4M3 or E5M2, not both E5M2. data, D and their leading dimensions
+ * in bytes must be multiples of 16. K >= 1. */
+FP8_API fp8_status fp8_cuda_gemm_f32(fp8_cuda_gemm *handle, const fp8_cuda_gemm_config *cfg, const fp8_qmatrix *A,
+                                     const fp8_qmatrix *B, float *D, size_t ldd, void *stream);
+/* D in BF16 (raw bits); beta reads D as BF16. */
+FP8_API fp8_status fp8_cuda_gemm_bf16(fp8_cuda_gemm *handle, const fp8_cuda_gemm_config *cfg, const fp8_qmatrix *A,
+                                      const fp8_qmatrix *B, uint16_t *D, size_t ldd, void *stream);
+/* The baseline: a BF16 GEMM through cuBLASLt, same layout, BF16 in and
+ * out (raw bits), FP32 accumulation; cfg->fast_accum must be 0. */
+FP8_API fp8_status fp8_cuda_bf16_gemm(fp8_cuda_gemm *handle, const fp8_cuda_gemm_config *cfg, size_t M, size_t N,
+                                      size_t K, const uint16_t *A, size_t lda, const uint16_t *B, size_t ldb,
+                                      uint16_t *D, size_t ldd, void *stream);
+
+/* libfp8's own tensor-core GEMM (mma.sync m16n8k32, sm_89 and newer): the
+ * instrument for measuring real FP8 tensor-core accumulation. It follows
+ * fp8_gemm_f32's arithmetic with the tensor core as the accumulator: each
+ * segment of cfg->promote_interval elements of K (all of K when 0; a
+ * multiple of 32, else FP8_ERR_UNSUPPORTED) is summed by the tensor cores
+ * in FP32 registers, then promoted on CUDA cores, d = fma(sum, (alpha * sa)
+ * * sb, d), d starting at beta * D. Any mix of scale shapes, E4M3 and E5M2.
+ * cfg->accum_bits must be 0 (the hardware is the accumulator; the emulator
+ * is CPU-only): else FP8_ERR_UNSUPPORTED. No alignment requirements. */
+FP8_API fp8_status fp8_cuda_gemm_mma_f32(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B,
+                                         float *D, size_t ldd, void *stream);
 
 FP8_END_DECLS
 
