@@ -7,6 +7,7 @@
  * columns; a single block (per tensor) is split by rows, with the amax
  * merged by an atomic maximum. Either way the bytes do not depend on the
  * split. Every worker runs under the default FP environment. */
+#include <math.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@
 /* Quantization works through a block row in chunks of whole blocks of about
  * this many input bytes (so a chunk stays in L2 between its two passes), of at
  * most FP8_QUANT_CHUNK_BLOCKS blocks. */
-#define FP8_QUANT_CHUNK_BYTES ((size_t)256 << 10)
+#define FP8_QUANT_CHUNK_BYTES ((size_t)1 << 20)
 #define FP8_QUANT_CHUNK_BLOCKS 256
 /* A pass that streams through the whole input prefetches this far ahead. */
 #define FP8_STREAM_PREFETCH_ELEMENTS 1024
