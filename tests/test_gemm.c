@@ -662,6 +662,43 @@ END_TEST
 
 /* ---- arguments -------------------------------------------------------------------------------- */
 
+/* A caller's workspace gives the same bytes as the library's own; a smaller one runs on fewer
+ * threads; one too small for a thread is refused before anything is written. */
+START_TEST(caller_workspace)
+{
+    rng r = rng_for("caller_workspace", 0);
+    const size_t M = 150, N = 90, K = 384;
+    operand A = make_operand(&r, M, K, K, FP8_E4M3, 1, 128, DATA_GAUSSIAN);
+    operand B = make_operand(&r, N, K, K, FP8_E4M3, 128, 128, DATA_GAUSSIAN);
+    float *d0 = make_d(&r, M, N, N);
+    fp8_gemm_config cfg = fp8_gemm_config_init();
+    cfg.beta = 0.5f;
+    fp8_status st;
+    float *want = gemm_on(FP8_CPU_ISA_AVX2, &cfg, &A, &B, d0, N, &st);
+    ck_assert_int_eq(st, FP8_OK);
+    const size_t bytes = fp8_gemm_workspace_size(&cfg, M, N, K);
+    ck_assert_uint_gt(bytes, 0);
+    unsigned char *ws = malloc(bytes + 1);
+    float *d = malloc(sizeof(float) * M * N);
+    for (size_t part = 1; part <= 2; part++) { /* all of it, and half (fewer threads); misaligned by one byte */
+        memcpy(d, d0, sizeof(float) * M * N);
+        ck_assert_int_eq(fp8_gemm_f32_ws(&cfg, &A.m, &B.m, d, N, ws + 1, bytes / part), FP8_OK);
+        ck_assert(memcmp(d, want, sizeof(float) * M * N) == 0);
+    }
+    memcpy(d, d0, sizeof(float) * M * N);
+    ck_assert_int_eq(fp8_gemm_f32_ws(&cfg, &A.m, &B.m, d, N, ws, 100), FP8_ERR_INVALID_ARGUMENT);
+    ck_assert(memcmp(d, d0, sizeof(float) * M * N) == 0);
+    ck_assert_uint_eq(fp8_gemm_workspace_size(NULL, M, N, K), 0);
+    ck_assert_uint_eq(fp8_gemm_workspace_size(&cfg, M, N, 0), 0);
+    free(ws);
+    free(d);
+    free(want);
+    free(d0);
+    free_operand(&A);
+    free_operand(&B);
+}
+END_TEST
+
 START_TEST(config_defaults)
 {
     const fp8_gemm_config c = fp8_gemm_config_init();
@@ -782,6 +819,7 @@ static Suite *gemm_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("arguments");
     tcase_add_test(tc, config_defaults);
+    tcase_add_test(tc, caller_workspace);
     tcase_add_test(tc, bad_arguments);
     suite_add_tcase(s, tc);
     return s;

@@ -273,9 +273,9 @@ static const fp8_gemm_kernels *active_gemm_kernels(void)
     return &fp8_gemm_kernels_scalar;
 }
 
-/* Block sizes, kernels, the most threads the work deserves, and their workspaces: everything
- * that can fail, before anything is written. */
-static fp8_status plan_job(gemm_job *j)
+/* Block sizes, kernels, the most threads the work deserves, and the workspace they need
+ * (workspace_floats per thread), without allocating it. */
+static void plan_job(gemm_job *j)
 {
     j->kernels = active_gemm_kernels();
     j->tile = j->accumulator.bits == 0 ? j->kernels->tile_f32 : j->kernels->tile_emulated;
@@ -291,13 +291,40 @@ static fp8_status plan_job(gemm_job *j)
     if ((double)j->max_threads > by_work) j->max_threads = by_work < 1.0 ? 1 : (size_t)by_work;
     j->workspace = NULL;
     j->workspace_floats = 0;
-    if (j->K == 0 || j->M == 0 || j->N == 0) return FP8_OK;
+    if (j->K == 0 || j->M == 0 || j->N == 0) return;
     /* a slab is never wider than N, nor a panel wider than nc */
     j->workspace_floats = layout_of(j, min_size(j->nc, j->N)).total;
+}
+
+/* Bytes of workspace a planned job needs on all its threads (64-byte aligned); 0 on overflow. */
+static size_t planned_bytes(const gemm_job *j)
+{
     size_t bytes;
-    FP8_RETURN_IF(fp8_mul_overflows(j->workspace_floats * sizeof(float), j->max_threads, &bytes), FP8_ERR_OUT_OF_MEMORY);
-    j->workspace = aligned_alloc(64, round_up(bytes, 64));
+    if (fp8_mul_overflows(j->workspace_floats * sizeof(float), j->max_threads, &bytes)) return 0;
+    return round_up(bytes, 64) + 64; /* + room to align a caller's buffer */
+}
+
+/* Plans the job and gives it a workspace: the caller's (capping the threads to what it holds)
+ * or its own. Everything that can fail, before anything is written. */
+static fp8_status prepare_job(gemm_job *j, void *workspace, size_t workspace_bytes, bool *owned)
+{
+    plan_job(j);
+    *owned = false;
+    if (j->workspace_floats == 0) return FP8_OK;
+    const size_t per_thread = j->workspace_floats * sizeof(float);
+    if (workspace != NULL) {
+        const size_t skew = (size_t)(-(uintptr_t)workspace & 63u);
+        const size_t usable = workspace_bytes > skew ? workspace_bytes - skew : 0;
+        FP8_RETURN_IF(usable / per_thread == 0, FP8_ERR_INVALID_ARGUMENT);
+        j->max_threads = min_size(j->max_threads, usable / per_thread);
+        j->workspace = (float *)((unsigned char *)workspace + skew);
+        return FP8_OK;
+    }
+    const size_t bytes = planned_bytes(j);
+    FP8_RETURN_IF(bytes == 0, FP8_ERR_OUT_OF_MEMORY);
+    j->workspace = aligned_alloc(64, bytes - 64);
     FP8_RETURN_IF(j->workspace == NULL, FP8_ERR_OUT_OF_MEMORY);
+    *owned = true;
     return FP8_OK;
 }
 
@@ -316,11 +343,12 @@ static void execute_job(gemm_job *j)
     for (long c = 0; c < chunks; c++) run_slab(j, (size_t)c);
 }
 
-static fp8_status run_job(gemm_job *j)
+static fp8_status run_job(gemm_job *j, void *workspace, size_t workspace_bytes)
 {
-    FP8_FORWARD_IF_ERROR(plan_job(j));
+    bool owned;
+    FP8_FORWARD_IF_ERROR(prepare_job(j, workspace, workspace_bytes, &owned));
     execute_job(j);
-    free(j->workspace);
+    if (owned) free(j->workspace);
     return FP8_OK;
 }
 
@@ -361,23 +389,46 @@ static bool qmatrix_job(gemm_job *j, const fp8_gemm_config *cfg, const fp8_qmatr
     return job_init(j, cfg, A->rows, B->rows, A->cols, D, ldd);
 }
 
-fp8_status fp8_gemm_f32(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B, float *D, size_t ldd)
+fp8_status fp8_gemm_f32_ws(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B, float *D,
+                           size_t ldd, void *workspace, size_t workspace_bytes)
 {
     gemm_job j;
     FP8_RETURN_IF(!qmatrix_job(&j, cfg, A, B, D, ldd), FP8_ERR_INVALID_ARGUMENT);
     j.d = D;
-    return run_job(&j);
+    return run_job(&j, workspace, workspace_bytes);
 }
 
-fp8_status fp8_bf16_gemm_f32(const fp8_gemm_config *cfg, size_t M, size_t N, size_t K, const uint16_t *A,
-                             size_t lda, const uint16_t *B, size_t ldb, float *D, size_t ldd)
+fp8_status fp8_gemm_f32(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B, float *D, size_t ldd)
+{
+    return fp8_gemm_f32_ws(cfg, A, B, D, ldd, NULL, 0);
+}
+
+fp8_status fp8_bf16_gemm_f32_ws(const fp8_gemm_config *cfg, size_t M, size_t N, size_t K, const uint16_t *A,
+                                size_t lda, const uint16_t *B, size_t ldb, float *D, size_t ldd, void *workspace,
+                                size_t workspace_bytes)
 {
     gemm_job j;
     FP8_RETURN_IF(!operand_from_bf16(A, M, K, lda, &j.a) || !operand_from_bf16(B, N, K, ldb, &j.b),
                   FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(!job_init(&j, cfg, M, N, K, D, ldd), FP8_ERR_INVALID_ARGUMENT);
     j.d = D;
-    return run_job(&j);
+    return run_job(&j, workspace, workspace_bytes);
+}
+
+fp8_status fp8_bf16_gemm_f32(const fp8_gemm_config *cfg, size_t M, size_t N, size_t K, const uint16_t *A,
+                             size_t lda, const uint16_t *B, size_t ldb, float *D, size_t ldd)
+{
+    return fp8_bf16_gemm_f32_ws(cfg, M, N, K, A, lda, B, ldb, D, ldd, NULL, 0);
+}
+
+size_t fp8_gemm_workspace_size(const fp8_gemm_config *cfg, size_t M, size_t N, size_t K)
+{
+    gemm_job j;
+    memset(&j, 0, sizeof j);
+    j.a.block_k = j.b.block_k = 1; /* the operands' blocks do not change the workspace */
+    if (!job_init(&j, cfg, M, N, K, &j, N)) return 0;
+    plan_job(&j);
+    return j.workspace_floats == 0 ? 0 : planned_bytes(&j);
 }
 
 /* Round to nearest even; every NaN gives the canonical 0x7FFF. */
@@ -406,7 +457,8 @@ fp8_status fp8_gemm_bf16(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const
     j.M = band;
     j.d = buffer;
     j.ldd = N;
-    const fp8_status planned = plan_job(&j);
+    bool owned;
+    const fp8_status planned = prepare_job(&j, NULL, 0, &owned);
     if (planned != FP8_OK) {
         free(buffer);
         return planned;
