@@ -699,6 +699,48 @@ START_TEST(caller_workspace)
 }
 END_TEST
 
+/* The FP32 reference GEMM: within a few FP32 ulps of the FP64 product (scaled by the sum of
+ * |terms|), the same bytes on every CPU path; the emulator is refused. */
+START_TEST(f32_reference_gemm)
+{
+    rng r = rng_for("f32_reference_gemm", 0);
+    const size_t M = 37, N = 53, K = 700, lda = K + 3, ldb = K + 1, ldd = N + 2;
+    float *a = malloc(sizeof(float) * M * lda), *b = malloc(sizeof(float) * N * ldb);
+    for (size_t i = 0; i < M * lda; i++) a[i] = (float)gaussian(&r);
+    for (size_t i = 0; i < N * ldb; i++) b[i] = (float)gaussian(&r);
+    float *d0 = make_d(&r, M, N, ldd), *d[2];
+    fp8_gemm_config cfg = fp8_gemm_config_init();
+    cfg.alpha = 0.75f;
+    cfg.beta = -2.0f;
+    for (int v = 0; v < 2; v++) {
+        d[v] = malloc(sizeof(float) * (M * ldd + 1));
+        memcpy(d[v], d0, sizeof(float) * (M * ldd + 1));
+        fp8_cpu_set_max_isa(v ? FP8_CPU_ISA_AVX2 : FP8_CPU_ISA_SCALAR);
+        ck_assert_int_eq(fp8_f32_gemm_f32_ws(&cfg, M, N, K, a, lda, b, ldb, d[v], ldd, NULL, 0), FP8_OK);
+    }
+    fp8_cpu_set_max_isa(FP8_CPU_ISA_AVX2);
+    ck_assert(memcmp(d[0], d[1], sizeof(float) * (M * ldd + 1)) == 0);
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            double exact = -2.0 * d0[m * ldd + n], mag = fabs(exact);
+            for (size_t k = 0; k < K; k++) {
+                exact += 0.75 * (double)a[m * lda + k] * b[n * ldb + k];
+                mag += fabs(0.75 * (double)a[m * lda + k] * b[n * ldb + k]);
+            }
+            ck_assert_msg(fabs(d[1][m * ldd + n] - exact) <= 8 * 0x1p-24 * mag * sqrt((double)K / 128 + 1),
+                          "(%zu,%zu): %g vs %g", m, n, d[1][m * ldd + n], exact);
+        }
+    ck_assert(d[1][ldd - 1] == -12345.0f); /* padding untouched */
+    cfg.accum_bits = 14;
+    ck_assert_int_eq(fp8_f32_gemm_f32_ws(&cfg, M, N, K, a, lda, b, ldb, d[1], ldd, NULL, 0), FP8_ERR_INVALID_ARGUMENT);
+    free(a);
+    free(b);
+    free(d0);
+    free(d[0]);
+    free(d[1]);
+}
+END_TEST
+
 START_TEST(config_defaults)
 {
     const fp8_gemm_config c = fp8_gemm_config_init();
@@ -820,6 +862,7 @@ static Suite *gemm_suite(void)
     tc = tcase_create("arguments");
     tcase_add_test(tc, config_defaults);
     tcase_add_test(tc, caller_workspace);
+    tcase_add_test(tc, f32_reference_gemm);
     tcase_add_test(tc, bad_arguments);
     suite_add_tcase(s, tc);
     return s;

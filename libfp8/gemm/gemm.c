@@ -50,7 +50,9 @@ static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
 /* ---- operands --------------------------------------------------------------------------------- */
 
-typedef enum { OPERAND_FP8, OPERAND_BF16 } operand_kind;
+typedef enum { OPERAND_FP8, OPERAND_BF16, OPERAND_F32 } operand_kind;
+
+static size_t operand_elem_size(operand_kind kind) { return kind == OPERAND_FP8 ? 1 : kind == OPERAND_BF16 ? 2 : 4; }
 
 /* A validated operand of `rows` rows of K elements. Element (r, k) has scale
  * scale_inv[(r / block_rows) * k_blocks + k / block_k] (1 when scale_inv is NULL). */
@@ -96,10 +98,11 @@ static bool operand_from_qmatrix(const fp8_qmatrix *q, gemm_operand *op)
     return true;
 }
 
-static bool operand_from_bf16(const uint16_t *data, size_t rows, size_t k, size_t ld, gemm_operand *op)
+/* A BF16 or FP32 operand: no scales. */
+static bool operand_unscaled(operand_kind kind, const void *data, size_t rows, size_t k, size_t ld, gemm_operand *op)
 {
     if (!extent_valid(rows, k, ld) || (data == NULL && rows != 0 && k != 0)) return false;
-    *op = (gemm_operand){.kind = OPERAND_BF16, .data = data, .ld = ld, .rows = rows, .block_rows = 1, .block_k = 1};
+    *op = (gemm_operand){.kind = kind, .data = data, .ld = ld, .rows = rows, .block_rows = 1, .block_k = 1};
     return true;
 }
 
@@ -108,7 +111,7 @@ static bool operand_from_bf16(const uint16_t *data, size_t rows, size_t k, size_
  * prefetcher). */
 static void prefetch_rows(const gemm_operand *op, size_t row0, size_t rows, size_t k0, size_t kc)
 {
-    const size_t elem = op->kind == OPERAND_FP8 ? 1 : 2;
+    const size_t elem = operand_elem_size(op->kind);
     for (size_t r = row0; r < row0 + rows && r < op->rows; r++) {
         const char *p = (const char *)op->data + (r * op->ld + k0) * elem;
         for (size_t off = 0; off < kc * elem; off += 64) __builtin_prefetch(p + off);
@@ -165,10 +168,12 @@ static void pack_sliver(const gemm_job *j, const gemm_operand *op, size_t row0, 
     if (op->kind == OPERAND_FP8) {
         j->kernels->pack(codes, (const uint8_t *)op->data + row0 * op->ld + k0, op->ld, rows, width, kc, 1);
         j->kernels->convert->decode_f32(sliver, codes, n, op->format);
-    } else {
+    } else if (op->kind == OPERAND_BF16) {
         j->kernels->pack(codes, (const uint16_t *)op->data + row0 * op->ld + k0, op->ld, rows, width, kc, 2);
         const uint16_t *bf16 = codes;
         for (size_t i = 0; i < n; i++) sliver[i] = fp8_f32_from_bits((uint32_t)bf16[i] << 16);
+    } else {
+        j->kernels->pack(sliver, (const float *)op->data + row0 * op->ld + k0, op->ld, rows, width, kc, 4);
     }
     size_t row_block[FP8_GEMM_NR];
     for (size_t i = 0; i < rows; i++) row_block[i] = (row0 + i) / op->block_rows * op->k_blocks;
@@ -408,7 +413,7 @@ fp8_status fp8_bf16_gemm_f32_ws(const fp8_gemm_config *cfg, size_t M, size_t N, 
                                 size_t workspace_bytes)
 {
     gemm_job j;
-    FP8_RETURN_IF(!operand_from_bf16(A, M, K, lda, &j.a) || !operand_from_bf16(B, N, K, ldb, &j.b),
+    FP8_RETURN_IF(!operand_unscaled(OPERAND_BF16, A, M, K, lda, &j.a) || !operand_unscaled(OPERAND_BF16, B, N, K, ldb, &j.b),
                   FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(!job_init(&j, cfg, M, N, K, D, ldd), FP8_ERR_INVALID_ARGUMENT);
     j.d = D;
@@ -419,6 +424,19 @@ fp8_status fp8_bf16_gemm_f32(const fp8_gemm_config *cfg, size_t M, size_t N, siz
                              size_t lda, const uint16_t *B, size_t ldb, float *D, size_t ldd)
 {
     return fp8_bf16_gemm_f32_ws(cfg, M, N, K, A, lda, B, ldb, D, ldd, NULL, 0);
+}
+
+fp8_status fp8_f32_gemm_f32_ws(const fp8_gemm_config *cfg, size_t M, size_t N, size_t K, const float *A, size_t lda,
+                               const float *B, size_t ldb, float *D, size_t ldd, void *workspace,
+                               size_t workspace_bytes)
+{
+    gemm_job j;
+    FP8_RETURN_IF(cfg == NULL || cfg->accum_bits != 0, FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(!operand_unscaled(OPERAND_F32, A, M, K, lda, &j.a) || !operand_unscaled(OPERAND_F32, B, N, K, ldb, &j.b),
+                  FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(!job_init(&j, cfg, M, N, K, D, ldd), FP8_ERR_INVALID_ARGUMENT);
+    j.d = D;
+    return run_job(&j, workspace, workspace_bytes);
 }
 
 size_t fp8_gemm_workspace_size(const fp8_gemm_config *cfg, size_t M, size_t N, size_t K)
