@@ -678,11 +678,11 @@ START_TEST(caller_workspace)
     ck_assert_int_eq(st, FP8_OK);
     const size_t bytes = fp8_gemm_workspace_size(&cfg, M, N, K);
     ck_assert_uint_gt(bytes, 0);
-    unsigned char *ws = malloc(bytes + 1);
+    unsigned char *ws = malloc(bytes);
     float *d = malloc(sizeof(float) * M * N);
     for (size_t part = 1; part <= 2; part++) { /* all of it, and half (fewer threads); misaligned by one byte */
         memcpy(d, d0, sizeof(float) * M * N);
-        ck_assert_int_eq(fp8_gemm_f32_ws(&cfg, &A.m, &B.m, d, N, ws + 1, bytes / part), FP8_OK);
+        ck_assert_int_eq(fp8_gemm_f32_ws(&cfg, &A.m, &B.m, d, N, ws + 1, part == 1 ? bytes - 1 : bytes / 2 + 64), FP8_OK);
         ck_assert(memcmp(d, want, sizeof(float) * M * N) == 0);
     }
     memcpy(d, d0, sizeof(float) * M * N);
