@@ -444,11 +444,12 @@ END_TEST
 
 /* ---- GEMM ---- */
 
-/* fp8_gemm_config_init()'s defaults: FP32 accumulation (here: the tensor cores), promotion every 128. */
+/* The CPU GEMM's defaults (accum_bits 0: here the tensor cores accumulate) with the given interval. */
 static fp8_gemm_config gemm_config(size_t promote_interval)
 {
-    return (fp8_gemm_config){.accum_bits = 0, .promote_interval = promote_interval, .alpha = 1.0f, .beta = 0.0f,
-                             .accum_model = FP8_ACCUM_ALIGN_WITH_SUM, .mma_k = 32};
+    fp8_gemm_config c = fp8_gemm_config_init();
+    c.promote_interval = promote_interval;
+    return c;
 }
 
 static int compute_capability(void)

@@ -26,6 +26,7 @@
  * A and B are loaded with the same k assignment, so the dot products pair
  * the right elements whatever order the hardware adds them in. */
 #include "cuda/gemm_operands.cuh"
+#include "gemm/gemm_kernels.h"
 
 namespace fp8_cuda {
 namespace {
@@ -36,7 +37,7 @@ const unsigned kRowBytes = kTileK + 16; /* shared-memory row stride: conflict-fr
 const unsigned kWarpM = 64, kWarpN = 32, kWarpsN = kTileN / kWarpN;
 const unsigned kFragsM = kWarpM / 16, kFragsN = kWarpN / 8;
 const unsigned kMmaK = 32;
-const unsigned kMaxAccumBits = 24, kMaxMmaK = 128; /* fp8/gemm.h's limits on the emulator's fields */
+const unsigned kMaxAccumBits = 24; /* fp8/gemm.h's limit on the emulator's accumulator */
 
 struct MmaArgs {
     Operand a, b;
@@ -211,7 +212,7 @@ extern "C" fp8_status fp8_cuda_gemm_mma_f32(const fp8_gemm_config *cfg, const fp
                                             float *D, size_t ldd, void *stream)
 {
     /* fp8_gemm_f32's checks first, then what this kernel cannot do */
-    FP8_RETURN_IF(cfg == NULL || cfg->accum_bits > kMaxAccumBits || cfg->mma_k < 1 || cfg->mma_k > kMaxMmaK ||
+    FP8_RETURN_IF(cfg == NULL || cfg->accum_bits > kMaxAccumBits || cfg->mma_k < 1 || cfg->mma_k > FP8_GEMM_MAX_MMA_K ||
                       (cfg->accum_model != FP8_ACCUM_ALIGN_WITH_SUM && cfg->accum_model != FP8_ACCUM_ALIGN_PRODUCTS),
                   FP8_ERR_INVALID_ARGUMENT);
     MmaArgs p;
