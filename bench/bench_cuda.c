@@ -300,7 +300,8 @@ static fp8_status run_gemm(void *ctx)
 {
     gemm_job *j = ctx;
     if (j->kind == 0) return fp8_cuda_gemm_bf16(j->h, &j->cfg, &j->a, &j->b, j->d, j->N, NULL);
-    if (j->kind == 1) return fp8_cuda_bf16_gemm(j->h, &j->cfg, j->M, j->N, j->K, j->a16, j->K, j->b16, j->K, j->d, j->N, NULL);
+    if (j->kind == 1)
+        return fp8_cuda_bf16_gemm(j->h, &j->cfg, j->M, j->N, j->K, j->a16, j->K, j->b16, j->K, j->d, j->N, NULL);
     return fp8_cuda_gemm_mma_f32(&j->mma_cfg, &j->a, &j->b, j->d, j->N, NULL);
 }
 

@@ -46,6 +46,10 @@ inline unsigned grid_for(size_t threads_needed, unsigned block)
     return g == 0 ? 1u : g > 65535u * 16u ? 65535u * 16u : (unsigned)g;
 }
 
+/* Grid-stride loops: for (size_t i = grid_first(); i < n; i += grid_stride()). */
+__device__ inline size_t grid_first() { return (size_t)blockIdx.x * blockDim.x + threadIdx.x; }
+__device__ inline size_t grid_stride() { return (size_t)gridDim.x * blockDim.x; }
+
 /* Sets a device int flag (nonfinite, invalid) to 0 before the kernels that may raise it. */
 inline fp8_status clear_flag(int *flag, cudaStream_t s)
 {

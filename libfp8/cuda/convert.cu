@@ -15,7 +15,7 @@ __global__ void __launch_bounds__(kThreads)
 encode_kernel(uint8_t *dst, const typename Src::T *src, size_t n, Encoder e, uint64_t offset, bool vector)
 {
     const size_t runs = ceil_div(n, 4);
-    for (size_t run = (size_t)blockIdx.x * blockDim.x + threadIdx.x; run < runs; run += (size_t)gridDim.x * blockDim.x) {
+    for (size_t run = grid_first(); run < runs; run += grid_stride()) {
         const size_t i = run * 4;
         const unsigned count = n - i < 4 ? (unsigned)(n - i) : 4u;
         uint32_t v[4];
@@ -57,7 +57,7 @@ __global__ void __launch_bounds__(kThreads)
 decode_kernel(typename Out::T *dst, const uint8_t *src, size_t n, fp8_format_params p, bool vector)
 {
     const size_t runs = ceil_div(n, 4);
-    for (size_t run = (size_t)blockIdx.x * blockDim.x + threadIdx.x; run < runs; run += (size_t)gridDim.x * blockDim.x) {
+    for (size_t run = grid_first(); run < runs; run += grid_stride()) {
         const size_t i = run * 4;
         const unsigned count = n - i < 4 ? (unsigned)(n - i) : 4u;
         const bool vec = vector && count == 4;

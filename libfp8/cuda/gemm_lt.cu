@@ -110,7 +110,7 @@ enum Relayout { RELAYOUT_BROADCAST, RELAYOUT_COPY, RELAYOUT_TRANSPOSE, RELAYOUT_
 __global__ void relayout_kernel(float *dst, const float *src, size_t n, size_t rows, size_t cols, size_t padded,
                                 Relayout how)
 {
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    for (size_t i = grid_first(); i < n; i += grid_stride()) {
         float v;
         if (how == RELAYOUT_BROADCAST) {
             v = src[0];
@@ -305,7 +305,6 @@ fp8_status plan_for(fp8_cuda_gemm *h, const PlanKey &key, const Descriptors &d, 
 fp8_status run_matmul(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, LtOperand &la, LtOperand &lb, size_t M,
                       size_t N, size_t K, void *D, size_t ldd, cudaDataType_t type_d, size_t d_elem, cudaStream_t s)
 {
-    FP8_RETURN_IF(cfg->fast_accum != 0 && cfg->fast_accum != 1, FP8_ERR_INVALID_ARGUMENT);
     const size_t lda_bytes = (size_t)la.ld * bytes_of(la), ldb_bytes = (size_t)lb.ld * bytes_of(lb);
     if (!aligned(la.data, 16) || !aligned(lb.data, 16) || !aligned(D, 16) || lda_bytes % 16 != 0 ||
         ldb_bytes % 16 != 0 || ldd * d_elem % 16 != 0)
@@ -362,23 +361,24 @@ fp8_status run_matmul(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, LtOpera
     return FP8_OK;
 }
 
-/* The two quantized operands in cuBLASLt's roles, checked. */
-fp8_status fp8_operands(const fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, const fp8_qmatrix *A,
-                        const fp8_qmatrix *B, const void *D, size_t ldd, LtOperand *la, LtOperand *lb,
-                        size_t *M, size_t *N, size_t *K)
+/* An FP8 GEMM: the quantized operands checked and put in cuBLASLt's roles, then the matmul. */
+fp8_status fp8_gemm(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B,
+                    void *D, size_t ldd, cudaDataType_t type_d, size_t d_elem, cudaStream_t s)
 {
-    FP8_RETURN_IF(h == NULL || cfg == NULL, FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(h == NULL || cfg == NULL || (cfg->fast_accum != 0 && cfg->fast_accum != 1),
+                  FP8_ERR_INVALID_ARGUMENT);
     Operand a, b;
     FP8_FORWARD_IF_ERROR(check_gemm_operands(A, B, D, ldd, &a, &b));
-    *M = a.rows, *N = b.rows, *K = a.k;
-    if (*M == 0 || *N == 0) return FP8_OK;
-    if (*K == 0) return unsupported("K = 0");
+    const size_t M = a.rows, N = b.rows, K = a.k;
+    if (M == 0 || N == 0) return FP8_OK;
+    if (K == 0) return unsupported("K = 0");
     if ((a.format != FP8_E4M3 && a.format != FP8_E5M2) || (b.format != FP8_E4M3 && b.format != FP8_E5M2))
         return unsupported("cuBLASLt's FP8 GEMM takes E4M3 and E5M2 only");
     if (a.format == FP8_E5M2 && b.format == FP8_E5M2) return unsupported("cuBLASLt has no E5M2 x E5M2 GEMM");
-    *la = lt_operand(b.data, lt_type(b.format), *K, *N, b.ld, 0, b.scale_inv);
-    *lb = lt_operand(a.data, lt_type(a.format), *K, *M, a.ld, 0, a.scale_inv);
-    return choose_modes(h, b, a, cfg->fast_accum != 0, la, lb);
+    LtOperand la = lt_operand(b.data, lt_type(b.format), K, N, b.ld, 0, b.scale_inv);
+    LtOperand lb = lt_operand(a.data, lt_type(a.format), K, M, a.ld, 0, a.scale_inv);
+    FP8_FORWARD_IF_ERROR(choose_modes(h, b, a, cfg->fast_accum != 0, &la, &lb));
+    return run_matmul(h, cfg, la, lb, M, N, K, D, ldd, type_d, d_elem, s);
 }
 
 } // namespace
@@ -440,21 +440,13 @@ void fp8_cuda_gemm_destroy(fp8_cuda_gemm *h)
 fp8_status fp8_cuda_gemm_f32(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, const fp8_qmatrix *A,
                              const fp8_qmatrix *B, float *D, size_t ldd, void *stream)
 {
-    LtOperand la, lb;
-    size_t M, N, K;
-    FP8_FORWARD_IF_ERROR(fp8_operands(h, cfg, A, B, D, ldd, &la, &lb, &M, &N, &K));
-    if (M == 0 || N == 0) return FP8_OK;
-    return run_matmul(h, cfg, la, lb, M, N, K, D, ldd, CUDA_R_32F, sizeof *D, stream_of(stream));
+    return fp8_gemm(h, cfg, A, B, D, ldd, CUDA_R_32F, sizeof *D, stream_of(stream));
 }
 
 fp8_status fp8_cuda_gemm_bf16(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, const fp8_qmatrix *A,
                               const fp8_qmatrix *B, uint16_t *D, size_t ldd, void *stream)
 {
-    LtOperand la, lb;
-    size_t M, N, K;
-    FP8_FORWARD_IF_ERROR(fp8_operands(h, cfg, A, B, D, ldd, &la, &lb, &M, &N, &K));
-    if (M == 0 || N == 0) return FP8_OK;
-    return run_matmul(h, cfg, la, lb, M, N, K, D, ldd, CUDA_R_16BF, sizeof *D, stream_of(stream));
+    return fp8_gemm(h, cfg, A, B, D, ldd, CUDA_R_16BF, sizeof *D, stream_of(stream));
 }
 
 fp8_status fp8_cuda_bf16_gemm(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, size_t M, size_t N, size_t K,

@@ -107,16 +107,12 @@ __global__ void __launch_bounds__(kThreads) mma_gemm_kernel(MmaArgs p)
     /* element e of fragment (i, j): row m0 + 16 i + group + 8 (e / 2), column n0 + 8 j + 2 quad + e % 2 */
     float sum[kFragsM][kFragsN][4], d[kFragsM][kFragsN][4];
 #pragma unroll
-    for (unsigned i = 0; i < kFragsM; i++)
-#pragma unroll
-        for (unsigned j = 0; j < kFragsN; j++)
-#pragma unroll
-            for (unsigned e = 0; e < 4; e++) {
-                const size_t row = m0 + 16 * i + group + 8 * (e / 2), col = n0 + 8 * j + 2 * quad + e % 2;
-                sum[i][j][e] = 0.0f;
-                d[i][j][e] = p.beta != 0.0f && row < p.M && col < p.N ? __fmul_rn(p.beta, p.d[row * p.ldd + col])
-                                                                       : 0.0f;
-            }
+    for (unsigned f = 0; f < kFragsM * kFragsN * 4; f++) {
+        const unsigned i = f / (kFragsN * 4), j = f / 4 % kFragsN, e = f % 4;
+        const size_t row = m0 + 16 * i + group + 8 * (e / 2), col = n0 + 8 * j + 2 * quad + e % 2;
+        sum[i][j][e] = 0.0f;
+        d[i][j][e] = p.beta != 0.0f && row < p.M && col < p.N ? __fmul_rn(p.beta, p.d[row * p.ldd + col]) : 0.0f;
+    }
 
     const size_t tiles = ceil_div(p.K, kTileK);
     const size_t block_m = (size_t)blockIdx.y * kTileM, block_n = (size_t)blockIdx.x * kTileN;
@@ -191,14 +187,11 @@ __global__ void __launch_bounds__(kThreads) mma_gemm_kernel(MmaArgs p)
     }
 
 #pragma unroll
-    for (unsigned i = 0; i < kFragsM; i++)
-#pragma unroll
-        for (unsigned j = 0; j < kFragsN; j++)
-#pragma unroll
-            for (unsigned e = 0; e < 4; e++) {
-                const size_t row = m0 + 16 * i + group + 8 * (e / 2), col = n0 + 8 * j + 2 * quad + e % 2;
-                if (row < p.M && col < p.N) p.d[row * p.ldd + col] = d[i][j][e];
-            }
+    for (unsigned f = 0; f < kFragsM * kFragsN * 4; f++) {
+        const unsigned i = f / (kFragsN * 4), j = f / 4 % kFragsN, e = f % 4;
+        const size_t row = m0 + 16 * i + group + 8 * (e / 2), col = n0 + 8 * j + 2 * quad + e % 2;
+        if (row < p.M && col < p.N) p.d[row * p.ldd + col] = d[i][j][e];
+    }
 }
 
 bool is_ocp(fp8_format f) { return f == FP8_E4M3 || f == FP8_E5M2; }

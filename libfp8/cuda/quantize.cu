@@ -191,6 +191,16 @@ __device__ inline MatrixRun matrix_run(const Geometry &g, size_t run)
 
 __device__ inline size_t block_of(const Geometry &g, size_t r, size_t c) { return (r / g.br) * g.nbc + c / g.bc; }
 
+/* Loads matrix run i (missing elements as 0). */
+template <typename Src>
+__device__ inline MatrixRun load_matrix_run(const QuantArgs &a, size_t i, uint32_t v[4])
+{
+    const MatrixRun m = matrix_run(a.g, i);
+    const typename Src::T *x = static_cast<const typename Src::T *>(a.x);
+    load4<Src>(x + m.r * a.g.ldx + m.c, m.count, a.vec_load && m.count == 4, v);
+    return m;
+}
+
 const size_t kNoBlock = ~(size_t)0;
 
 /* atomicMax of each element's finite |x| bits into amax_bits[block]. A
@@ -199,15 +209,13 @@ const size_t kNoBlock = ~(size_t)0;
 template <typename Src>
 __global__ void __launch_bounds__(kThreads) amax_kernel(QuantArgs a, uint32_t *amax_bits)
 {
-    const typename Src::T *x = static_cast<const typename Src::T *>(a.x);
     const size_t runs = a.g.rows * ceil_div(a.g.cols, 4);
     size_t current = kNoBlock;
     uint32_t amax = 0;
     bool nonfinite = false;
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < runs; i += (size_t)gridDim.x * blockDim.x) {
-        const MatrixRun m = matrix_run(a.g, i);
+    for (size_t i = grid_first(); i < runs; i += grid_stride()) {
         uint32_t v[4];
-        load4<Src>(x + m.r * a.g.ldx + m.c, m.count, a.vec_load && m.count == 4, v);
+        const MatrixRun m = load_matrix_run<Src>(a, i, v);
         for (unsigned j = 0; j < m.count; j++) {
             const size_t block = block_of(a.g, m.r, m.c + j);
             if (block != current) {
@@ -231,15 +239,13 @@ __global__ void __launch_bounds__(kThreads) amax_kernel(QuantArgs a, uint32_t *a
 template <typename Src>
 __global__ void __launch_bounds__(kThreads) encode_blocks_kernel(QuantArgs a, float fixed_scale)
 {
-    const typename Src::T *x = static_cast<const typename Src::T *>(a.x);
     const uint32_t *amax_bits = reinterpret_cast<const uint32_t *>(a.scale_inv);
     const size_t runs = a.g.rows * ceil_div(a.g.cols, 4);
     size_t current = kNoBlock;
     float scale = fixed_scale;
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < runs; i += (size_t)gridDim.x * blockDim.x) {
-        const MatrixRun m = matrix_run(a.g, i);
+    for (size_t i = grid_first(); i < runs; i += grid_stride()) {
         uint32_t v[4];
-        load4<Src>(x + m.r * a.g.ldx + m.c, m.count, a.vec_load && m.count == 4, v);
+        const MatrixRun m = load_matrix_run<Src>(a, i, v);
         for (unsigned j = 0; j < m.count; j++) {
             if (fixed_scale == 0.0f) {
                 const size_t block = block_of(a.g, m.r, m.c + j);
@@ -257,7 +263,7 @@ __global__ void __launch_bounds__(kThreads) encode_blocks_kernel(QuantArgs a, fl
 /* scale_inv[b] from the amax bits stored in it. */
 __global__ void __launch_bounds__(kThreads) finish_scales_kernel(float *scale_inv, size_t n, fp8_scale_rule rule)
 {
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+    for (size_t i = grid_first(); i < n; i += grid_stride())
         scale_inv[i] = fp8_block_scale_of(__float_as_uint(scale_inv[i]), &rule).scale_inv;
 }
 
@@ -269,7 +275,7 @@ dequantize_kernel(Geometry g, const uint8_t *q, const float *scale_inv, float *x
     const size_t runs = g.rows * ceil_div(g.cols, 4);
     size_t current = kNoBlock;
     float s = 0.0f;
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < runs; i += (size_t)gridDim.x * blockDim.x) {
+    for (size_t i = grid_first(); i < runs; i += grid_stride()) {
         const MatrixRun m = matrix_run(g, i);
         const bool vec = vector && m.count == 4;
         const uint8_t *src = q + m.r * g.ldq + m.c;
@@ -361,7 +367,7 @@ __device__ inline bool e8m0_representable(uint32_t b)
 
 __global__ void __launch_bounds__(kThreads) e8m0_check_kernel(const float *scale_inv, size_t n, int *invalid)
 {
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+    for (size_t i = grid_first(); i < n; i += grid_stride())
         if (!e8m0_representable(__float_as_uint(scale_inv[i]))) *invalid = 1;
 }
 
@@ -370,14 +376,14 @@ __global__ void __launch_bounds__(kThreads)
 to_e8m0_kernel(uint8_t *e8m0, const float *scale_inv, size_t n, const int *invalid)
 {
     if (*invalid) return;
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+    for (size_t i = grid_first(); i < n; i += grid_stride())
         e8m0[i] = (uint8_t)(__float_as_uint(scale_inv[i]) >> 23);
 }
 
 __global__ void __launch_bounds__(kThreads)
 from_e8m0_kernel(float *scale_inv, const uint8_t *e8m0, size_t n, int *nonfinite)
 {
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    for (size_t i = grid_first(); i < n; i += grid_stride()) {
         const uint8_t v = e8m0[i];
         scale_inv[i] = __uint_as_float(v == 0xFF ? FP8_F32_CANONICAL_NAN : v == 0 ? 0x00400000u : (uint32_t)v << 23);
         if (v == 0xFF && nonfinite != NULL) *nonfinite = 1;
