@@ -20,6 +20,10 @@
  *     stream order: returning the flag would mean waiting for the device.
  *   - All functions are thread-safe, except that one fp8_cuda_gemm handle
  *     must not be used by two threads at once.
+ *   - Ownership: the caller owns every array; a function reads its inputs
+ *     and writes its outputs only within the shapes given, and outputs must
+ *     not overlap inputs. fp8_cuda_gemm_create allocates a handle and its
+ *     device buffers; fp8_cuda_gemm_destroy frees them.
  *
  * See docs/cuda.md. */
 #ifndef FP8_CUDA_H
