@@ -66,8 +66,8 @@ typedef struct fp8_linear_config {
 } fp8_linear_config;
 
 /* The recipe's defaults: E4M3 for X, W and dY; power-of-two scales only for
- * MX; cache_fp8_input on for DEEPSEEK; gemm = fp8_gemm_config_init();
- * history 1024, margin 0, FP8_AMAX_MAX. */
+ * MX; cache_fp8_input on for the FP8 recipes; gemm = fp8_gemm_config_init()
+ * (MX: promotion every 32, one per block); history 1024, margin 0, FP8_AMAX_MAX. */
 FP8_API fp8_linear_config fp8_linear_config_init(fp8_linear_recipe recipe);
 /* "deepseek", "tensor", "delayed", "rowwise", "mx", "bf16", "fp32"; NULL for an unknown value. */
 FP8_API const char *fp8_linear_recipe_name(fp8_linear_recipe recipe);

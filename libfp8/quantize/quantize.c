@@ -371,7 +371,7 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
     const size_t bc = j->bc;
     uint32_t col_amax[FP8_DUAL_MAX_TILE], row_amax[FP8_DUAL_MAX_TILE];
     float col_scale[FP8_DUAL_MAX_TILE];
-    uint8_t tile[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE];
+    uint8_t tile[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE], tile_t[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE];
     fp8_fpenv env;
     fp8_fpenv_enter(&env);
     bool nonfinite = false;
@@ -401,7 +401,10 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
                                         ahead * sizeof(float));
                 j->k->scaled_encode_f32(tile + r * bc, xr, w, col_scale, 1, j->p, j->sat, 0);
             }
-            j->k->transpose_u8(d->qt + c0 * d->ldqt + r0, d->ldqt, tile, bc, h, w);
+            /* transpose in cache, then write each output row whole: scattered 8-byte pieces of lines
+               a row apart would be evicted and fetched again before they are complete */
+            j->k->transpose_u8(tile_t, FP8_DUAL_MAX_TILE, tile, bc, h, w);
+            for (size_t c = 0; c < w; c++) memcpy(d->qt + (c0 + c) * d->ldqt + r0, tile_t + c * FP8_DUAL_MAX_TILE, h);
         }
     }
     if (nonfinite) atomic_store_explicit(&d->base.nonfinite, true, memory_order_relaxed);
