@@ -142,7 +142,7 @@ FP8_API fp8_cuda_gemm_config fp8_cuda_gemm_config_init(void);
  *   per tensor x per tensor                     sm_89, sm_90
  *   per row or per tensor, at least one per row sm_90 (OUTER_VEC_32F)
  *   1x128 or 128x128 on each, not both 128x128  sm_90, cuBLAS >= 12.9,
- *                                               M and N multiples of 4
+ *                                               M, N multiples of 4, K of 128
  * Formats E4M3 or E5M2, not both E5M2. data, D and their leading dimensions
  * in bytes must be multiples of 16. K >= 1. */
 FP8_API fp8_status fp8_cuda_gemm_f32(fp8_cuda_gemm *handle, const fp8_cuda_gemm_config *cfg, const fp8_qmatrix *A,

@@ -192,6 +192,8 @@ fp8_status choose_modes(const fp8_cuda_gemm *h, const Operand &a, const Operand 
         return unsupported("cuBLASLt takes per-tensor, per-row, or 1x128 with 128x128 scales (not 128x128 on both)");
     if (cublasLtGetVersion() < 120900) return unsupported("1x128 and 128x128 scales need cuBLAS 12.9 or newer");
     if (a.rows % 4 != 0 || b.rows % 4 != 0) return unsupported("1x128 and 128x128 scales need M and N multiples of 4");
+    /* partial K blocks are not documented for these modes: keep to whole ones */
+    if (a.k % 128 != 0) return unsupported("1x128 and 128x128 scales need K a multiple of 128 here");
     if (fast_accum) return unsupported("fast accumulation is not available with 1x128 and 128x128 scales");
     const Operand *ops[2] = {&a, &b};
     LtOperand *lts[2] = {la, lb};
