@@ -712,6 +712,85 @@ END_TEST
 
 /* ---- arguments -------------------------------------------------------------------------------- */
 
+/* A caller's workspace gives the same bytes as the library's own; a smaller one runs on fewer
+ * threads; one too small for a thread is refused before anything is written. */
+START_TEST(caller_workspace)
+{
+    rng r = rng_for("caller_workspace", 0);
+    const size_t M = 150, N = 90, K = 384;
+    operand A = make_operand(&r, M, K, K, FP8_E4M3, 1, 128, DATA_GAUSSIAN);
+    operand B = make_operand(&r, N, K, K, FP8_E4M3, 128, 128, DATA_GAUSSIAN);
+    float *d0 = make_d(&r, M, N, N);
+    fp8_gemm_config cfg = fp8_gemm_config_init();
+    cfg.beta = 0.5f;
+    fp8_status st;
+    float *want = gemm_on(FP8_CPU_ISA_AVX2, &cfg, &A, &B, d0, N, &st);
+    ck_assert_int_eq(st, FP8_OK);
+    const size_t bytes = fp8_gemm_workspace_size(&cfg, M, N, K);
+    ck_assert_uint_gt(bytes, 0);
+    unsigned char *ws = malloc(bytes);
+    float *d = malloc(sizeof(float) * M * N);
+    for (size_t part = 1; part <= 2; part++) { /* all of it, and half (fewer threads); misaligned by one byte */
+        memcpy(d, d0, sizeof(float) * M * N);
+        ck_assert_int_eq(fp8_gemm_f32_ws(&cfg, &A.m, &B.m, d, N, ws + 1, part == 1 ? bytes - 1 : bytes / 2 + 64), FP8_OK);
+        ck_assert(memcmp(d, want, sizeof(float) * M * N) == 0);
+    }
+    memcpy(d, d0, sizeof(float) * M * N);
+    ck_assert_int_eq(fp8_gemm_f32_ws(&cfg, &A.m, &B.m, d, N, ws, 100), FP8_ERR_INVALID_ARGUMENT);
+    ck_assert(memcmp(d, d0, sizeof(float) * M * N) == 0);
+    ck_assert_uint_eq(fp8_gemm_workspace_size(NULL, M, N, K), 0);
+    ck_assert_uint_eq(fp8_gemm_workspace_size(&cfg, M, N, 0), 0);
+    free(ws);
+    free(d);
+    free(want);
+    free(d0);
+    free_operand(&A);
+    free_operand(&B);
+}
+END_TEST
+
+/* The FP32 reference GEMM: within a few FP32 ulps of the FP64 product (scaled by the sum of
+ * |terms|), the same bytes on every CPU path; the emulator is refused. */
+START_TEST(f32_reference_gemm)
+{
+    rng r = rng_for("f32_reference_gemm", 0);
+    const size_t M = 37, N = 53, K = 700, lda = K + 3, ldb = K + 1, ldd = N + 2;
+    float *a = malloc(sizeof(float) * M * lda), *b = malloc(sizeof(float) * N * ldb);
+    for (size_t i = 0; i < M * lda; i++) a[i] = (float)gaussian(&r);
+    for (size_t i = 0; i < N * ldb; i++) b[i] = (float)gaussian(&r);
+    float *d0 = make_d(&r, M, N, ldd), *d[2];
+    fp8_gemm_config cfg = fp8_gemm_config_init();
+    cfg.alpha = 0.75f;
+    cfg.beta = -2.0f;
+    for (int v = 0; v < 2; v++) {
+        d[v] = malloc(sizeof(float) * (M * ldd + 1));
+        memcpy(d[v], d0, sizeof(float) * (M * ldd + 1));
+        fp8_cpu_set_max_isa(v ? FP8_CPU_ISA_AVX2 : FP8_CPU_ISA_SCALAR);
+        ck_assert_int_eq(fp8_f32_gemm_f32_ws(&cfg, M, N, K, a, lda, b, ldb, d[v], ldd, NULL, 0), FP8_OK);
+    }
+    fp8_cpu_set_max_isa(FP8_CPU_ISA_AVX2);
+    ck_assert(memcmp(d[0], d[1], sizeof(float) * (M * ldd + 1)) == 0);
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            double exact = -2.0 * d0[m * ldd + n], mag = fabs(exact);
+            for (size_t k = 0; k < K; k++) {
+                exact += 0.75 * (double)a[m * lda + k] * b[n * ldb + k];
+                mag += fabs(0.75 * (double)a[m * lda + k] * b[n * ldb + k]);
+            }
+            ck_assert_msg(fabs(d[1][m * ldd + n] - exact) <= 8 * 0x1p-24 * mag * sqrt((double)K / 128 + 1),
+                          "(%zu,%zu): %g vs %g", m, n, d[1][m * ldd + n], exact);
+        }
+    ck_assert(d[1][ldd - 1] == -12345.0f); /* padding untouched */
+    cfg.accum_bits = 14;
+    ck_assert_int_eq(fp8_f32_gemm_f32_ws(&cfg, M, N, K, a, lda, b, ldb, d[1], ldd, NULL, 0), FP8_ERR_INVALID_ARGUMENT);
+    free(a);
+    free(b);
+    free(d0);
+    free(d[0]);
+    free(d[1]);
+}
+END_TEST
+
 START_TEST(config_defaults)
 {
     const fp8_gemm_config c = fp8_gemm_config_init();
@@ -834,6 +913,8 @@ static Suite *gemm_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("arguments");
     tcase_add_test(tc, config_defaults);
+    tcase_add_test(tc, caller_workspace);
+    tcase_add_test(tc, f32_reference_gemm);
     tcase_add_test(tc, bad_arguments);
     suite_add_tcase(s, tc);
     return s;

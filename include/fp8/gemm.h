@@ -108,6 +108,28 @@ FP8_API fp8_status fp8_gemm_bf16(const fp8_gemm_config *cfg, const fp8_qmatrix *
 FP8_API fp8_status fp8_bf16_gemm_f32(const fp8_gemm_config *cfg, size_t M, size_t N, size_t K, const uint16_t *A,
                                      size_t lda, const uint16_t *B, size_t ldb, float *D, size_t ldd);
 
+/* The FP32 reference in the same layout, D = alpha * A * B^T + beta * D
+ * with FP32 A (M x K, lda >= K) and B (N x K, ldb >= K): one FMA per product
+ * in k order, sums promoted every promote_interval as above. accum_bits must
+ * be 0. workspace as for the _ws variants below (NULL: allocate). */
+FP8_API fp8_status fp8_f32_gemm_f32_ws(const fp8_gemm_config *cfg, size_t M, size_t N, size_t K, const float *A,
+                                       size_t lda, const float *B, size_t ldb, float *D, size_t ldd, void *workspace,
+                                       size_t workspace_bytes);
+
+/* Caller-owned workspace (for training steps that must not allocate):
+ * fp8_gemm_workspace_size gives the bytes the products of this shape use on
+ * fp8_num_threads() threads (0 when they need none, or for an invalid cfg);
+ * the _ws variants take such a buffer (any alignment) and then allocate
+ * nothing. A smaller buffer runs on fewer threads; one too small for a single
+ * thread is FP8_ERR_INVALID_ARGUMENT. workspace NULL: allocate as the plain
+ * functions do. The buffer must not be shared by concurrent calls. */
+FP8_API size_t fp8_gemm_workspace_size(const fp8_gemm_config *cfg, size_t M, size_t N, size_t K);
+FP8_API fp8_status fp8_gemm_f32_ws(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B, float *D,
+                                   size_t ldd, void *workspace, size_t workspace_bytes);
+FP8_API fp8_status fp8_bf16_gemm_f32_ws(const fp8_gemm_config *cfg, size_t M, size_t N, size_t K, const uint16_t *A,
+                                        size_t lda, const uint16_t *B, size_t ldb, float *D, size_t ldd,
+                                        void *workspace, size_t workspace_bytes);
+
 FP8_END_DECLS
 
 #endif /* FP8_GEMM_H */

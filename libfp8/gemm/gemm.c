@@ -47,7 +47,9 @@ static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
 /* ---- operands --------------------------------------------------------------------------------- */
 
-typedef enum { OPERAND_FP8, OPERAND_BF16 } operand_kind;
+typedef enum { OPERAND_FP8, OPERAND_BF16, OPERAND_F32 } operand_kind;
+
+static size_t operand_elem_size(operand_kind kind) { return kind == OPERAND_FP8 ? 1 : kind == OPERAND_BF16 ? 2 : 4; }
 
 /* A validated operand of `rows` rows of K elements. Element (r, k) has scale
  * scale_inv[(r / block_rows) * k_blocks + k / block_k] (1 when scale_inv is NULL). */
@@ -93,10 +95,11 @@ static bool operand_from_qmatrix(const fp8_qmatrix *q, gemm_operand *op)
     return true;
 }
 
-static bool operand_from_bf16(const uint16_t *data, size_t rows, size_t k, size_t ld, gemm_operand *op)
+/* A BF16 or FP32 operand: no scales. */
+static bool operand_unscaled(operand_kind kind, const void *data, size_t rows, size_t k, size_t ld, gemm_operand *op)
 {
     if (!extent_valid(rows, k, ld) || (data == NULL && rows != 0 && k != 0)) return false;
-    *op = (gemm_operand){.kind = OPERAND_BF16, .data = data, .ld = ld, .rows = rows, .block_rows = 1, .block_k = 1};
+    *op = (gemm_operand){.kind = kind, .data = data, .ld = ld, .rows = rows, .block_rows = 1, .block_k = 1};
     return true;
 }
 
@@ -105,7 +108,7 @@ static bool operand_from_bf16(const uint16_t *data, size_t rows, size_t k, size_
  * prefetcher). */
 static void prefetch_rows(const gemm_operand *op, size_t row0, size_t rows, size_t k0, size_t kc)
 {
-    const size_t elem = op->kind == OPERAND_FP8 ? 1 : 2;
+    const size_t elem = operand_elem_size(op->kind);
     for (size_t r = row0; r < row0 + rows && r < op->rows; r++) {
         const char *p = (const char *)op->data + (r * op->ld + k0) * elem;
         for (size_t off = 0; off < kc * elem; off += 64) __builtin_prefetch(p + off);
@@ -162,10 +165,12 @@ static void pack_sliver(const gemm_job *j, const gemm_operand *op, size_t row0, 
     if (op->kind == OPERAND_FP8) {
         j->kernels->pack(codes, (const uint8_t *)op->data + row0 * op->ld + k0, op->ld, rows, width, kc, 1);
         j->kernels->convert->decode_f32(sliver, codes, n, op->format);
-    } else {
+    } else if (op->kind == OPERAND_BF16) {
         j->kernels->pack(codes, (const uint16_t *)op->data + row0 * op->ld + k0, op->ld, rows, width, kc, 2);
         const uint16_t *bf16 = codes;
         for (size_t i = 0; i < n; i++) sliver[i] = fp8_f32_from_bits((uint32_t)bf16[i] << 16);
+    } else {
+        j->kernels->pack(sliver, (const float *)op->data + row0 * op->ld + k0, op->ld, rows, width, kc, 4);
     }
     size_t row_block[FP8_GEMM_NR];
     for (size_t i = 0; i < rows; i++) row_block[i] = (row0 + i) / op->block_rows * op->k_blocks;
@@ -267,8 +272,9 @@ static const fp8_gemm_kernels *active_gemm_kernels(void)
 }
 
 /* The grid of slabs: row_slabs x col_slabs <= max_threads, chosen so that each slab packs the
- * least (its rows of A plus its rows of B). The columns per slab are settled here, once per job
- * (fp8_gemm_bf16 reuses the plan for bands of fewer rows); the rows per slab come with each M. */
+ * least (its rows of A plus its rows of B), and the workspace a slab needs. The columns per slab
+ * are settled here, once per job (fp8_gemm_bf16 reuses the plan for bands of fewer rows); the
+ * rows per slab come with each M. */
 static void plan_slabs(gemm_job *j)
 {
     size_t best = SIZE_MAX;
@@ -278,11 +284,12 @@ static void plan_slabs(gemm_job *j)
         if (rows + cols < best) best = rows + cols, j->row_slabs = rs, j->col_slabs = cs;
     }
     j->col_chunk = round_up((j->N + j->col_slabs - 1) / j->col_slabs, FP8_GEMM_NR);
+    j->workspace_floats = j->K == 0 || j->M == 0 || j->N == 0 ? 0 : layout_of(j, min_size(j->nc, j->col_chunk)).total;
 }
 
-/* Block sizes, kernels, the most threads the work deserves, and their workspaces: everything
- * that can fail, before anything is written. */
-static fp8_status plan_job(gemm_job *j)
+/* Block sizes, kernels, the most threads the work deserves, their slabs and the workspace they
+ * need (workspace_floats per thread), without allocating it. */
+static void plan_job(gemm_job *j)
 {
     j->kernels = active_gemm_kernels();
     j->tile = j->accumulator.bits == 0 ? j->kernels->tile_f32 : j->kernels->tile_emulated;
@@ -297,14 +304,41 @@ static fp8_status plan_job(gemm_job *j)
     j->max_threads = fp8_num_threads();
     if ((double)j->max_threads > by_work) j->max_threads = by_work < 1.0 ? 1 : (size_t)by_work;
     j->workspace = NULL;
-    j->workspace_floats = 0;
     plan_slabs(j);
-    if (j->K == 0 || j->M == 0 || j->N == 0) return FP8_OK;
-    j->workspace_floats = layout_of(j, min_size(j->nc, j->col_chunk)).total;
+}
+
+/* Bytes of workspace a planned job needs on all its threads (64-byte aligned); 0 on overflow. */
+static size_t planned_bytes(const gemm_job *j)
+{
     size_t bytes;
-    FP8_RETURN_IF(fp8_mul_overflows(j->workspace_floats * sizeof(float), j->max_threads, &bytes), FP8_ERR_OUT_OF_MEMORY);
-    j->workspace = aligned_alloc(64, round_up(bytes, 64));
+    if (fp8_mul_overflows(j->workspace_floats * sizeof(float), j->max_threads, &bytes)) return 0;
+    return round_up(bytes, 64) + 64; /* + room to align a caller's buffer */
+}
+
+/* Plans the job and gives it a workspace: the caller's (capping the threads to what it holds)
+ * or its own. Everything that can fail, before anything is written. */
+static fp8_status prepare_job(gemm_job *j, void *workspace, size_t workspace_bytes, bool *owned)
+{
+    plan_job(j);
+    *owned = false;
+    if (j->workspace_floats == 0) return FP8_OK;
+    if (workspace != NULL) {
+        const size_t skew = (size_t)(-(uintptr_t)workspace & 63u);
+        const size_t usable = workspace_bytes > skew ? workspace_bytes - skew : 0;
+        /* fewer threads, each with wider slabs, until their workspaces fit */
+        while (j->max_threads > 1 && usable / (j->workspace_floats * sizeof(float)) < j->max_threads) {
+            j->max_threads--;
+            plan_slabs(j);
+        }
+        FP8_RETURN_IF(usable / (j->workspace_floats * sizeof(float)) == 0, FP8_ERR_INVALID_ARGUMENT);
+        j->workspace = (float *)((unsigned char *)workspace + skew);
+        return FP8_OK;
+    }
+    const size_t bytes = planned_bytes(j);
+    FP8_RETURN_IF(bytes == 0, FP8_ERR_OUT_OF_MEMORY);
+    j->workspace = aligned_alloc(64, bytes - 64);
     FP8_RETURN_IF(j->workspace == NULL, FP8_ERR_OUT_OF_MEMORY);
+    *owned = true;
     return FP8_OK;
 }
 
@@ -320,11 +354,12 @@ static void execute_job(gemm_job *j)
     for (long c = 0; c < slabs; c++) run_slab(j, (size_t)c);
 }
 
-static fp8_status run_job(gemm_job *j)
+static fp8_status run_job(gemm_job *j, void *workspace, size_t workspace_bytes)
 {
-    FP8_FORWARD_IF_ERROR(plan_job(j));
+    bool owned;
+    FP8_FORWARD_IF_ERROR(prepare_job(j, workspace, workspace_bytes, &owned));
     execute_job(j);
-    free(j->workspace);
+    if (owned) free(j->workspace);
     return FP8_OK;
 }
 
@@ -366,23 +401,59 @@ static bool qmatrix_job(gemm_job *j, const fp8_gemm_config *cfg, const fp8_qmatr
     return job_init(j, cfg, A->rows, B->rows, A->cols, D, ldd);
 }
 
-fp8_status fp8_gemm_f32(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B, float *D, size_t ldd)
+fp8_status fp8_gemm_f32_ws(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B, float *D,
+                           size_t ldd, void *workspace, size_t workspace_bytes)
 {
     gemm_job j;
     FP8_RETURN_IF(!qmatrix_job(&j, cfg, A, B, D, ldd), FP8_ERR_INVALID_ARGUMENT);
     j.d = D;
-    return run_job(&j);
+    return run_job(&j, workspace, workspace_bytes);
+}
+
+fp8_status fp8_gemm_f32(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B, float *D, size_t ldd)
+{
+    return fp8_gemm_f32_ws(cfg, A, B, D, ldd, NULL, 0);
+}
+
+fp8_status fp8_bf16_gemm_f32_ws(const fp8_gemm_config *cfg, size_t M, size_t N, size_t K, const uint16_t *A,
+                                size_t lda, const uint16_t *B, size_t ldb, float *D, size_t ldd, void *workspace,
+                                size_t workspace_bytes)
+{
+    gemm_job j;
+    FP8_RETURN_IF(!operand_unscaled(OPERAND_BF16, A, M, K, lda, &j.a) || !operand_unscaled(OPERAND_BF16, B, N, K, ldb, &j.b),
+                  FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(!job_init(&j, cfg, M, N, K, D, ldd), FP8_ERR_INVALID_ARGUMENT);
+    j.d = D;
+    return run_job(&j, workspace, workspace_bytes);
 }
 
 fp8_status fp8_bf16_gemm_f32(const fp8_gemm_config *cfg, size_t M, size_t N, size_t K, const uint16_t *A,
                              size_t lda, const uint16_t *B, size_t ldb, float *D, size_t ldd)
 {
+    return fp8_bf16_gemm_f32_ws(cfg, M, N, K, A, lda, B, ldb, D, ldd, NULL, 0);
+}
+
+fp8_status fp8_f32_gemm_f32_ws(const fp8_gemm_config *cfg, size_t M, size_t N, size_t K, const float *A, size_t lda,
+                               const float *B, size_t ldb, float *D, size_t ldd, void *workspace,
+                               size_t workspace_bytes)
+{
     gemm_job j;
-    FP8_RETURN_IF(!operand_from_bf16(A, M, K, lda, &j.a) || !operand_from_bf16(B, N, K, ldb, &j.b),
+    FP8_RETURN_IF(cfg == NULL || cfg->accum_bits != 0, FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(!operand_unscaled(OPERAND_F32, A, M, K, lda, &j.a) || !operand_unscaled(OPERAND_F32, B, N, K, ldb, &j.b),
                   FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(!job_init(&j, cfg, M, N, K, D, ldd), FP8_ERR_INVALID_ARGUMENT);
     j.d = D;
-    return run_job(&j);
+    return run_job(&j, workspace, workspace_bytes);
+}
+
+size_t fp8_gemm_workspace_size(const fp8_gemm_config *cfg, size_t M, size_t N, size_t K)
+{
+    gemm_job j;
+    memset(&j, 0, sizeof j);
+    j.a.block_k = j.b.block_k = 1; /* the operands' blocks do not change the workspace */
+    if (!job_init(&j, cfg, M, N, K, &j, N)) return 0;
+    plan_job(&j);
+    return j.workspace_floats == 0 ? 0 : planned_bytes(&j);
 }
 
 /* Round to nearest even; every NaN gives the canonical 0x7FFF. */
@@ -411,7 +482,8 @@ fp8_status fp8_gemm_bf16(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const
     j.M = band;
     j.d = buffer;
     j.ldd = N;
-    const fp8_status planned = plan_job(&j);
+    bool owned;
+    const fp8_status planned = prepare_job(&j, NULL, 0, &owned);
     if (planned != FP8_OK) {
         free(buffer);
         return planned;

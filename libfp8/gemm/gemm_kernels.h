@@ -55,7 +55,7 @@ typedef struct fp8_gemm_kernels {
     void (*tile_f32)(const fp8_gemm_tile *t);
     /* The accumulator emulator. */
     void (*tile_emulated)(const fp8_gemm_tile *t);
-    /* src: `rows` rows of kc elements of elem_size bytes (1 or 2), row stride ld
+    /* src: `rows` rows of kc elements of elem_size bytes (1, 2 or 4), row stride ld
      * elements -> dst: kc x width, k-major (rows <= width; rows past `rows` zero).
      * width is MR or NR; dst has FP8_GEMM_PACK_SLACK bytes to spare at its end. */
     void (*pack)(void *dst, const void *src, size_t ld, size_t rows, size_t width, size_t kc, size_t elem_size);

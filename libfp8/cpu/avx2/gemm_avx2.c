@@ -157,7 +157,9 @@ static size_t pack_halves(unsigned char *dst, const unsigned char *src, size_t l
 
 static void avx2_pack(void *dst, const void *src, size_t ld, size_t rows, size_t width, size_t kc, size_t elem_size)
 {
-    const size_t k = elem_size == 1 ? pack_bytes(dst, src, ld, rows, width, kc) : pack_halves(dst, src, ld, rows, width, kc);
+    const size_t k = elem_size == 1   ? pack_bytes(dst, src, ld, rows, width, kc)
+                     : elem_size == 2 ? pack_halves(dst, src, ld, rows, width, kc)
+                                      : 0; /* FP32 operands (the reference GEMM): the scalar copy */
     fp8_gemm_scalar_pack((unsigned char *)dst + k * width * elem_size, (const unsigned char *)src + k * elem_size, ld,
                          rows, width, kc - k, elem_size);
 }
