@@ -5,11 +5,13 @@
  * Usage: bench_gemm [repetitions (default 5)]
  * OpenBLAS picks its kernels from the CPU at load time; OPENBLAS_CORETYPE
  * (Haswell, SkylakeX, ...) overrides the choice (docs/performance.md). */
+#define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench_util.h"
 #include "fp8.h"
@@ -87,14 +89,23 @@ static void run_sgemm(void *c)
 
 static double gflops(const problem *p, double seconds) { return 2.0 * (double)p->M * p->N * p->K / seconds / 1e9; }
 
-/* Best-of-reps seconds of each, in two rounds of reps apiece, so that both see the same machine.
- * Not rep by rep: each library's idle worker threads spin for a while after a call, and would
- * slow the other's next run. */
+/* Lets the other library's idle worker threads go to sleep: OpenBLAS's spin for about 2^28
+ * cycles after a call, and would slow whatever runs next. */
+static void settle(void)
+{
+    const struct timespec pause = {0, 300 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+}
+
+/* Best-of-reps seconds of each, in two rounds of reps apiece, so that both see the same machine. */
 static void race(int reps, problem *p, void (*f)(void *), double *tf, void (*g)(void *), double *tg)
 {
     *tf = *tg = 1e300;
     for (int round = 0; round < 2; round++) {
-        const double a = bench_best(reps, f, p), b = bench_best(reps, g, p);
+        settle();
+        const double a = bench_best(reps, f, p);
+        settle();
+        const double b = bench_best(reps, g, p);
         *tf = a < *tf ? a : *tf;
         *tg = b < *tg ? b : *tg;
     }
@@ -139,15 +150,19 @@ int main(int argc, char **argv)
     if (make_problem(&e, 192, 256, 2048, 42) != 0) return 1;
     printf("\naccumulator emulator, %zux%zux%zu, 14 bits, promotion every 128 (FP32 path on the same problem: ", e.M, e.N,
            e.K);
+    settle();
     const double t_fp32 = bench_best(reps, run_fp8, &e);
     printf("%.1f GFLOP/s)\n", gflops(&e, t_fp32));
     e.cfg.accum_bits = 14;
-    for (int model = 0; model < 2; model++) {
-        e.cfg.accum_model = (fp8_accum_model)model;
-        const double t = bench_best(reps < 3 ? reps : 3, run_fp8, &e);
-        printf("  %-28s %9.2f ms %9.3f GFLOP/s %9.1f ns per product per thread, %.0fx the FP32 path's time\n",
-               model == FP8_ACCUM_ALIGN_WITH_SUM ? "FP8_ACCUM_ALIGN_WITH_SUM" : "FP8_ACCUM_ALIGN_PRODUCTS", 1e3 * t,
-               gflops(&e, t), 1e9 * t * threads / ((double)e.M * e.N * e.K), t / t_fp32);
+    for (int run = 0; run < 3; run++) { /* both models, then the first on the scalar path */
+        e.cfg.accum_model = (fp8_accum_model)(run == 1);
+        if (run == 2) fp8_cpu_set_max_isa(FP8_CPU_ISA_SCALAR);
+        const double t = bench_best(run == 2 ? 1 : reps < 3 ? reps : 3, run_fp8, &e);
+        fp8_cpu_set_max_isa(FP8_CPU_ISA_AVX2);
+        printf("  %-24s %-6s %9.2f ms %9.3f GFLOP/s %6.2f ns per product per thread, %4.0fx the FP32 path's time\n",
+               e.cfg.accum_model == FP8_ACCUM_ALIGN_WITH_SUM ? "FP8_ACCUM_ALIGN_WITH_SUM" : "FP8_ACCUM_ALIGN_PRODUCTS",
+               run == 2 ? "scalar" : fp8_cpu_isa_name(fp8_cpu_isa_active()), 1e3 * t, gflops(&e, t),
+               1e9 * t * threads / ((double)e.M * e.N * e.K), t / t_fp32);
     }
     free_problem(&e);
     return 0;

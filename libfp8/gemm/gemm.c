@@ -21,10 +21,10 @@
 #include "gemm/gemm_kernels.h"
 
 /* Cache blocking, in FP32 elements: KC near 512 (a B sliver of KC x NR is 32 KiB of L1, and D
- * is read and written once per KC), an A block of MC x KC within 192 KiB of L2, a B panel of
- * KC x NC within 4 MiB. */
+ * is read and written once per KC), an A block of MC x KC within 384 KiB of L2 (192 rows: a skinny M of 128 in one
+ * block), a B panel of KC x NC within 4 MiB. */
 #define FP8_GEMM_KC_TARGET 512
-#define FP8_GEMM_A_BLOCK_FLOATS (48 * 1024)
+#define FP8_GEMM_A_BLOCK_FLOATS (96 * 1024)
 #define FP8_GEMM_B_PANEL_FLOATS (1024 * 1024)
 /* Fewer multiply-adds than this per thread are not worth a thread. */
 #define FP8_GEMM_MIN_WORK_PER_THREAD (1u << 21)

@@ -20,7 +20,7 @@
 
 #define FP8_INLINE static inline __attribute__((always_inline))
 
-/* Row i of the tile: two accumulators c[2i], c[2i+1]. */
+/* Expands X(i) for the six rows of a tile; row i sums into the registers ci0 and ci1. */
 #define FP8_TILE_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 
 static void avx2_tile_f32(const fp8_gemm_tile *t)
