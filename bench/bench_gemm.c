@@ -123,7 +123,8 @@ int main(int argc, char **argv)
     printf("libfp8 %s, CPU path %s, %u threads; OpenBLAS %s core %s, %u threads; best of %d\n\n", fp8_version_string(),
            fp8_cpu_isa_name(fp8_cpu_isa_active()), threads, openblas_get_config(), openblas_get_corename(), threads,
            reps);
-    printf("%-44s | %9s %9s | %9s %9s\n", "shape (A 1x128, B 128x128 E4M3 scales)", "ms", "GFLOP/s", "sgemm", "x sgemm");
+    printf("%-44s | %9s %9s | %9s %9s\n", "shape (A 1x128, B 128x128 E4M3 scales)", "ms", "GFLOP/s", "sgemm",
+           "x sgemm");
 
     static const size_t shapes[][3] = {{2048, 2048, 2048}, {128, 7168, 2048}};
     for (size_t s = 0; s < 2; s++) {

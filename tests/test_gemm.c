@@ -86,7 +86,8 @@ static operand make_operand(rng *r, size_t rows, size_t cols, size_t ld, fp8_for
     o.value = malloc(sizeof(double) * (rows * cols + 1));
     for (size_t i = 0; i < rows; i++)
         for (size_t k = 0; k < cols; k++)
-            o.value[i * cols + k] = ref_decode(o.q[i * ld + k], fmt) * (double)o.scale_inv[(i / ebr) * col_blocks + k / ebc];
+            o.value[i * cols + k] =
+                ref_decode(o.q[i * ld + k], fmt) * (double)o.scale_inv[(i / ebr) * col_blocks + k / ebc];
     o.m = (fp8_qmatrix){o.q, rows, cols, ld, fmt, o.scale_inv, br, bc};
     free(x);
     return o;
@@ -142,7 +143,8 @@ static double worst_error_in_ulps(const fp8_gemm_config *cfg, const operand *A, 
             ck_assert_msg(err <= 0.0 || magnitude > 0.0, "D[%zu][%zu] = %a, want 0", m, n, (double)d[m * ldd + n]);
             if (err > 0.0 && err / (magnitude * FP32_UNIT) > worst) worst = err / (magnitude * FP32_UNIT);
         }
-        for (size_t n = N; n < ldd; n++) ck_assert_msg(d[m * ldd + n] == -12345.0f, "D padding written at [%zu][%zu]", m, n);
+        for (size_t n = N; n < ldd; n++)
+            ck_assert_msg(d[m * ldd + n] == -12345.0f, "D padding written at [%zu][%zu]", m, n);
     }
     return worst;
 }
@@ -273,7 +275,8 @@ START_TEST(threads_and_environment)
         float *rounded = gemm_on(FP8_CPU_ISA_AVX2, &cfg, lhs, &B, d0, N, &st);
         ck_assert_int_eq(fegetround(), FE_UPWARD);
         fesetround(FE_TONEAREST);
-        ck_assert_msg(memcmp(one, rounded, sizeof(float) * lhs->m.rows * N) == 0, "the caller's rounding mode leaks in");
+        ck_assert_msg(memcmp(one, rounded, sizeof(float) * lhs->m.rows * N) == 0,
+                      "the caller's rounding mode leaks in");
         free(rounded);
         free(one);
     }
@@ -465,7 +468,10 @@ static int leading_exp(double x)
     frexp(x, &e);
     return e - 1;
 }
-static double floor_to_bits(double x, unsigned n) { return x == 0.0 ? 0.0 : floor_to_grid(x, leading_exp(x) + 1 - (int)n); }
+static double floor_to_bits(double x, unsigned n)
+{
+    return x == 0.0 ? 0.0 : floor_to_grid(x, leading_exp(x) + 1 - (int)n);
+}
 
 static double model_segment(const double *a, const double *b, size_t len, const fp8_gemm_config *cfg)
 {

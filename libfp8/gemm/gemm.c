@@ -21,8 +21,8 @@
 #include "gemm/gemm_kernels.h"
 
 /* Cache blocking, in FP32 elements: KC near 512 (a B sliver of KC x NR is 32 KiB of L1, and D
- * is read and written once per KC), an A block of MC x KC within 384 KiB of L2 (192 rows: a skinny M of 128 in one
- * block), a B panel of KC x NC within 4 MiB. */
+ * is read and written once per KC), an A block of MC x KC within 384 KiB of L2 (192 rows, so
+ * that a skinny M of 128 is one block), a B panel of KC x NC within 4 MiB. */
 #define FP8_GEMM_KC_TARGET 512
 #define FP8_GEMM_A_BLOCK_FLOATS (96 * 1024)
 #define FP8_GEMM_B_PANEL_FLOATS (1024 * 1024)
@@ -177,7 +177,9 @@ static void pack_sliver(const gemm_job *j, const gemm_operand *op, size_t row0, 
     for (size_t s0 = 0; s0 < kc; s0 += j->segment, scales += width) {
         const size_t k_block = (k0 + s0) / op->block_k;
         for (size_t i = 0; i < width; i++)
-            scales[i] = i >= rows ? 0.0f : op->scale_inv == NULL ? factor : factor * op->scale_inv[row_block[i] + k_block];
+            scales[i] = i >= rows                ? 0.0f
+                        : op->scale_inv == NULL ? factor
+                                                : factor * op->scale_inv[row_block[i] + k_block];
     }
 }
 
@@ -280,7 +282,8 @@ static void plan_slabs(gemm_job *j)
     size_t best = SIZE_MAX;
     for (size_t rs = 1; rs <= j->max_threads; rs++) {
         const size_t cs = j->max_threads / rs;
-        const size_t rows = round_up((j->M + rs - 1) / rs, FP8_GEMM_MR), cols = round_up((j->N + cs - 1) / cs, FP8_GEMM_NR);
+        const size_t rows = round_up((j->M + rs - 1) / rs, FP8_GEMM_MR);
+        const size_t cols = round_up((j->N + cs - 1) / cs, FP8_GEMM_NR);
         if (rows + cols < best) best = rows + cols, j->row_slabs = rs, j->col_slabs = cs;
     }
     j->col_chunk = round_up((j->N + j->col_slabs - 1) / j->col_slabs, FP8_GEMM_NR);
@@ -493,7 +496,8 @@ fp8_status fp8_gemm_bf16(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const
         j.m_first = m0;
         if (j.beta != 0.0f)
             for (size_t r = 0; r < j.M; r++)
-                for (size_t n = 0; n < N; n++) buffer[r * N + n] = fp8_f32_from_bits((uint32_t)D[(m0 + r) * ldd + n] << 16);
+                for (size_t n = 0; n < N; n++)
+                    buffer[r * N + n] = fp8_f32_from_bits((uint32_t)D[(m0 + r) * ldd + n] << 16);
         execute_job(&j);
         for (size_t r = 0; r < j.M; r++)
             for (size_t n = 0; n < N; n++) D[(m0 + r) * ldd + n] = bf16_from_f32(buffer[r * N + n]);

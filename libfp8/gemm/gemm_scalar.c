@@ -17,7 +17,8 @@ void fp8_gemm_scalar_tile(const fp8_gemm_tile *t, fp8_gemm_segment_sums_fn segme
 {
     float d[FP8_GEMM_MR][FP8_GEMM_NR], sums[FP8_GEMM_MR][FP8_GEMM_NR];
     for (size_t i = 0; i < FP8_GEMM_MR; i++)
-        for (size_t j = 0; j < FP8_GEMM_NR; j++) d[i][j] = t->first ? initial_d(t, &t->d[i * t->ldd + j]) : t->d[i * t->ldd + j];
+        for (size_t j = 0; j < FP8_GEMM_NR; j++)
+            d[i][j] = t->first ? initial_d(t, &t->d[i * t->ldd + j]) : t->d[i * t->ldd + j];
     for (size_t s0 = 0, s = 0; s0 < t->kc; s0 += t->segment, s++) {
         segment_sums(sums, t->a + s0 * FP8_GEMM_MR, t->b + s0 * FP8_GEMM_NR, min_size(t->segment, t->kc - s0),
                      &t->accumulator);
@@ -163,7 +164,8 @@ void fp8_gemm_scalar_emulated_sums(float sums[FP8_GEMM_MR][FP8_GEMM_NR], const f
             for (size_t j = 0; j < FP8_GEMM_NR; j++) accumulate_group(&acc[i][j], &special[i][j], sa + i, sb + j, g, m);
     }
     for (size_t i = 0; i < FP8_GEMM_MR; i++)
-        for (size_t j = 0; j < FP8_GEMM_NR; j++) sums[i][j] = ldexpf((float)acc[i][j].sig, acc[i][j].exp) + special[i][j];
+        for (size_t j = 0; j < FP8_GEMM_NR; j++)
+            sums[i][j] = ldexpf((float)acc[i][j].sig, acc[i][j].exp) + special[i][j];
 }
 
 static void scalar_tile_emulated(const fp8_gemm_tile *t) { fp8_gemm_scalar_tile(t, fp8_gemm_scalar_emulated_sums); }

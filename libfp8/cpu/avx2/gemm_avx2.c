@@ -29,7 +29,9 @@ static void avx2_tile_f32(const fp8_gemm_tile *t)
     float *d = t->d;
     const size_t ldd = t->ldd;
     /* D is first needed at the end of the first segment: fetch it meanwhile */
-#define FP8_PREFETCH_ROW(i) _mm_prefetch((const char *)(d + i * ldd), _MM_HINT_T0), _mm_prefetch((const char *)(d + i * ldd + 15), _MM_HINT_T0);
+#define FP8_PREFETCH_ROW(i)                                      \
+    _mm_prefetch((const char *)(d + i * ldd), _MM_HINT_T0),      \
+        _mm_prefetch((const char *)(d + i * ldd + 15), _MM_HINT_T0);
     FP8_TILE_ROWS(FP8_PREFETCH_ROW)
 #undef FP8_PREFETCH_ROW
     if (t->first) {
@@ -192,7 +194,10 @@ FP8_INLINE __m256i floor_to_grid(__m256 x, __m256i top, __m256i low_bits)
 }
 
 /* 2^e for exponents e in FP32's normal range, as FP32 and as FP64. */
-FP8_INLINE __m256 pow2_f32(__m256i e) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(127)), 23)); }
+FP8_INLINE __m256 pow2_f32(__m256i e)
+{
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(127)), 23));
+}
 FP8_INLINE __m256d pow2_f64(__m128i e)
 {
     return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_cvtepi32_epi64(_mm_add_epi32(e, _mm_set1_epi32(1023))), 52));
@@ -206,7 +211,8 @@ FP8_INLINE __m256 floor_to_bits(__m256i x, __m256i grid, unsigned bits)
     __m256i length = _mm256_sub_epi32(exponent_field(_mm256_cvtepi32_ps(magnitude)), _mm256_set1_epi32(126));
     const __m256i top_bit = _mm256_sllv_epi32(_mm256_set1_epi32(1), _mm256_sub_epi32(length, _mm256_set1_epi32(1)));
     length = _mm256_add_epi32(length, _mm256_cmpgt_epi32(top_bit, magnitude));
-    const __m256i drop = _mm256_max_epi32(_mm256_sub_epi32(length, _mm256_set1_epi32((int)bits)), _mm256_setzero_si256());
+    const __m256i drop =
+        _mm256_max_epi32(_mm256_sub_epi32(length, _mm256_set1_epi32((int)bits)), _mm256_setzero_si256());
     const __m256 kept = _mm256_cvtepi32_ps(_mm256_srav_epi32(x, drop));
     return _mm256_mul_ps(kept, pow2_f32(_mm256_add_epi32(grid, drop)));
 }
@@ -224,8 +230,8 @@ FP8_INLINE __m256d add_and_floor_f64(__m256d acc, __m256d sum, unsigned bits)
     const __m256i step = _mm256_or_si256(_mm256_xor_si256(negative, _mm256_set1_epi32(-1)), _mm256_set1_epi64x(1));
     const __m256i t = _mm256_add_epi64(_mm256_castpd_si256(s), _mm256_and_si256(below, step));
     /* floor to `bits` bits below the leading one: scale by 2^-grid, floor, scale back */
-    const __m256i lead = _mm256_sub_epi64(_mm256_srli_epi64(_mm256_and_si256(t, _mm256_set1_epi64x(0x7FF0000000000000)), 52),
-                                          _mm256_set1_epi64x(1023));
+    const __m256i field = _mm256_srli_epi64(_mm256_and_si256(t, _mm256_set1_epi64x(0x7FF0000000000000)), 52);
+    const __m256i lead = _mm256_sub_epi64(field, _mm256_set1_epi64x(1023));
     const __m256i grid = _mm256_sub_epi64(lead, _mm256_set1_epi64x((int64_t)bits - 1));
     const __m256d up = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_sub_epi64(_mm256_set1_epi64x(1023), grid), 52));
     const __m256d down = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(_mm256_set1_epi64x(1023), grid), 52));
