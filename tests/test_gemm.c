@@ -251,7 +251,7 @@ START_TEST(threads_and_environment)
     const size_t M = 150, N = 262, K = 384;
     operand A = make_operand(&r, M, K, K, FP8_E4M3, 1, 128, DATA_GAUSSIAN);
     operand B = make_operand(&r, N, K, K, FP8_E4M3, 128, 128, DATA_GAUSSIAN);
-    operand At = make_operand(&r, N + 300, K, K, FP8_E4M3, 1, 128, DATA_GAUSSIAN); /* M > N: split by rows */
+    operand At = make_operand(&r, N + 300, K, K, FP8_E4M3, 1, 128, DATA_GAUSSIAN); /* M > N: slabs of rows */
     float *d0 = make_d(&r, N + 300, N, N);
     for (int emulate = 0; emulate < 2; emulate++) {
         fp8_gemm_config cfg = fp8_gemm_config_init();
