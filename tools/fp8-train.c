@@ -47,10 +47,10 @@ static void usage(FILE *out)
             "  --context N        characters of context (default 8)\n"
             "  --embed N          embedding width per character (default 32)\n"
             "  --lr X             peak AdamW learning rate (default 2e-3)\n"
-            "  --eval-every N     steps between validation points (default 100)\n"
+            "  --eval-every N     steps between validation points (default 50)\n"
             "  --eval-tokens N    fixed validation positions (default 8192)\n"
             "  --seed N           weights and batch order (default 1)\n"
-            "  --threads N        threads of the library's GEMMs (default: FP8_NUM_THREADS or one per core)\n"
+            "  --threads N        threads of the library's GEMMs (default 1: see docs/training.md)\n"
             "  --no-plot          write the gnuplot script but do not run gnuplot\n"
             "  --version, --help\n"
             "Exit status: 0 the runs finished (a diverged recipe or a missed goal is reported, not an\n"
@@ -163,22 +163,22 @@ static int write_gnuplot(const char *dir, const fp8_linear_recipe *rec, size_t n
             "  set output \"loss.\".fmt\n"
             "  set multiplot layout %d,1 title \"%s\"\n"
             "  set grid\n  set xlabel \"step\"\n  set ylabel \"validation loss (nats per character)\"\n"
-            "  set key top right\n  plot",
+            "  set key outside right\n  set lmargin at screen 0.08\n  set rmargin at screen 0.84\n  plot",
             bf16_index >= 0 ? 800 : 450, bf16_index >= 0 ? 800 : 450, bf16_index >= 0 ? 2 : 1, title);
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "%s \"loss.csv\" using 1:%zu with lines lw 2 title \"%s\"", i ? "," : "", 4 + 2 * i,
-                fp8_linear_recipe_name(rec[i]));
+        fprintf(f, "%s \"loss.csv\" using 1:%zu with lines lw 2 lc %zu title \"%s\"", i ? "," : "", 4 + 2 * i,
+                i + 1, fp8_linear_recipe_name(rec[i]));
     fputc('\n', f);
     if (bf16_index >= 0) {
         const size_t b = 4 + 2 * (size_t)bf16_index;
         fprintf(f,
-                "  set ylabel \"validation loss vs bf16 (%%)\"\n  set key top right\n"
+                "  set ylabel \"validation loss vs bf16 (%%)\"\n  set key outside right\n"
                 "  plot %g with lines lc \"gray\" dt 2 title \"+-%g%% goal\", -%g with lines lc \"gray\" dt 2 notitle",
                 GOAL_PERCENT, GOAL_PERCENT, GOAL_PERCENT);
         for (size_t i = 0; i < n; i++)
             if ((int)i != bf16_index)
-                fprintf(f, ", \"loss.csv\" using 1:(100*($%zu-$%zu)/$%zu) with linespoints lw 2 title \"%s\"",
-                        4 + 2 * i, b, b, fp8_linear_recipe_name(rec[i]));
+                fprintf(f, ", \"loss.csv\" using 1:(100*($%zu-$%zu)/$%zu) with linespoints lw 2 lc %zu title \"%s\"",
+                        4 + 2 * i, b, b, i + 1, fp8_linear_recipe_name(rec[i]));
         fputc('\n', f);
     }
     fprintf(f, "  unset multiplot\n  set output\n}\n");
@@ -278,14 +278,16 @@ int main(int argc, char **argv)
     cfg.shape = (model_shape){8, 32, 512, 2, 0, 0};
     cfg.steps = 600;
     cfg.batch = 256;
-    cfg.eval_every = 100;
+    cfg.eval_every = 50;
     cfg.eval_tokens = 8192;
     cfg.seed = 1;
     const char *text_path = NULL, *out_dir = "fp8-train-out";
     fp8_linear_recipe recipes[RECIPE_COUNT] = {FP8_LINEAR_FP32,    FP8_LINEAR_BF16,    FP8_LINEAR_DEEPSEEK,
                                                FP8_LINEAR_TENSOR,  FP8_LINEAR_DELAYED, FP8_LINEAR_ROWWISE,
                                                FP8_LINEAR_MX};
-    size_t n_recipes = RECIPE_COUNT, threads = 0, seed = 1;
+    /* One GEMM thread by default: a batch's GEMMs are small, so a second thread gains ~1.4x on idle
+       cores but loses 2-3x on cores shared with other work (measured; docs/training.md). */
+    size_t n_recipes = RECIPE_COUNT, threads = 1, seed = 1;
     int plot = 1;
     const size_t big = (size_t)1 << 24;
     for (int a = 1; a < argc; a++) {
@@ -330,7 +332,7 @@ int main(int argc, char **argv)
         if (bad) return cli_usage_error(tool, "invalid value '%s' for %s", val, opt);
     }
     cfg.seed = seed;
-    if (threads && fp8_set_num_threads((unsigned)threads) != FP8_OK)
+    if (fp8_set_num_threads((unsigned)threads) != FP8_OK)
         return cli_usage_error(tool, "cannot use %zu threads", threads);
     if (!text_path && !(text_path = default_text()))
         return cli_input_error(tool, "no default text (install Debian's bible-kjv and rebuild, or pass --text FILE)");
@@ -351,7 +353,7 @@ int main(int argc, char **argv)
            text_path, text.bytes, text.vocab, text.train_len, text.val_len, TEXT_VAL_EVERY, text.chunk);
     printf("model: %zu chars x %zu embedding -> %zu x %zu GELU (recipe) -> %zu softmax (FP32 embedding and head)\n",
            s->context, s->embed, s->layers, s->hidden, text.vocab);
-    printf("training: %zu steps x %zu tokens, AdamW peak lr %g, cosine; seed %llu; %u threads; validation on %zu "
+    printf("training: %zu steps x %zu tokens, AdamW peak lr %g, cosine; seed %llu; GEMM threads %u; validation on %zu "
            "positions\n\n", cfg.steps, cfg.batch, (double)cfg.adamw.lr, (unsigned long long)cfg.seed,
            fp8_num_threads(), cfg.eval_tokens);
     run_result results[RECIPE_COUNT];
