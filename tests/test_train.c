@@ -202,13 +202,10 @@ START_TEST(training_tracks_bf16)
     text_data text;
     char err[512];
     ck_assert_msg(text_load(&text, FP8_TRAIN_TEXT, err, sizeof err) == 0, "%s (install Debian's bible-kjv)", err);
-    run_config cfg = run_config_init();
-    cfg.shape = (model_shape){8, 32, 512, 2, 0, 0};
+    run_config cfg = run_config_init(); /* fp8-train's model, seed and optimizer */
     cfg.steps = 200;
-    cfg.batch = 256;
     cfg.eval_every = 0;
     cfg.eval_tokens = 4096;
-    cfg.seed = 1;
     run_result bf16, deepseek;
     const fp8_linear_config lb = fp8_linear_config_init(FP8_LINEAR_BF16), ld = fp8_linear_config_init(FP8_LINEAR_DEEPSEEK);
     ck_assert_msg(run_training(&cfg, &lb, &text, &bf16, err, sizeof err) == 0, "%s", err);

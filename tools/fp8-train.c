@@ -275,19 +275,13 @@ int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "C");
     run_config cfg = run_config_init();
-    cfg.shape = (model_shape){8, 32, 512, 2, 0, 0};
-    cfg.steps = 600;
-    cfg.batch = 256;
-    cfg.eval_every = 50;
-    cfg.eval_tokens = 8192;
-    cfg.seed = 1;
     const char *text_path = NULL, *out_dir = "fp8-train-out";
     fp8_linear_recipe recipes[RECIPE_COUNT] = {FP8_LINEAR_FP32,    FP8_LINEAR_BF16,    FP8_LINEAR_DEEPSEEK,
                                                FP8_LINEAR_TENSOR,  FP8_LINEAR_DELAYED, FP8_LINEAR_ROWWISE,
                                                FP8_LINEAR_MX};
     /* One GEMM thread by default: a batch's GEMMs are small, so a second thread gains ~1.4x on idle
        cores but loses 2-3x on cores shared with other work (measured; docs/training.md). */
-    size_t n_recipes = RECIPE_COUNT, threads = 1, seed = 1;
+    size_t n_recipes = RECIPE_COUNT, threads = 1, seed = (size_t)cfg.seed;
     int plot = 1;
     const size_t big = (size_t)1 << 24;
     for (int a = 1; a < argc; a++) {

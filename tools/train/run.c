@@ -13,6 +13,12 @@ run_config run_config_init(void)
 {
     run_config c;
     memset(&c, 0, sizeof c);
+    c.shape = (model_shape){8, 32, 512, 2, 0, 0};
+    c.steps = 600;
+    c.batch = 256;
+    c.eval_every = 50;
+    c.eval_tokens = 8192;
+    c.seed = 1;
     c.adamw = (adamw_config){2e-3f, 0.9f, 0.95f, 1e-8f, 0.1f};
     c.warmup_fraction = 0.05;
     c.final_lr_fraction = 0.1;

@@ -19,7 +19,10 @@ typedef struct run_config {
     uint64_t seed;            /* weights and batch order; same seed, same data for every recipe */
 } run_config;
 
-/* lr 2e-3, betas 0.9/0.95, eps 1e-8, weight decay 0.1, 5% warmup, cosine to 10%. */
+/* fp8-train's defaults: context 8, embedding 32, 2 hidden layers of 512;
+ * 600 steps of 256 tokens; validation every 50 steps on 8192 positions;
+ * seed 1; AdamW lr 2e-3, betas 0.9/0.95, eps 1e-8, weight decay 0.1;
+ * 5% warmup, cosine to 10%. */
 run_config run_config_init(void);
 
 typedef struct run_point {
