@@ -334,9 +334,11 @@ int main(int argc, char **argv)
     char err[512];
     text_data text;
     if (text_load(&text, text_path, err, sizeof err) != 0) return cli_input_error(tool, "%s", err);
-    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+    /* Fail now rather than after the training when the output cannot be written. */
+    if ((mkdir(out_dir, 0777) != 0 && errno != EEXIST) || access(out_dir, W_OK | X_OK) != 0) {
+        const int e = errno;
         text_free(&text);
-        return cli_input_error(tool, "cannot create '%s': %s", out_dir, strerror(errno));
+        return cli_input_error(tool, "cannot write in '%s': %s", out_dir, strerror(e));
     }
 
     int bf16_index = -1;
