@@ -30,6 +30,9 @@ printf 'too short' >"$work/short.txt"
 # 64 KiB of text from a fixed pattern; 12 steps of 32 tokens of a narrow model.
 awk 'BEGIN { for (i = 0; i < 2200; i++) printf "line %d: the quick brown fox jumps over the lazy dog.\n", i % 97 }' \
     >"$work/fox.txt"
+"$tool" --text "$work/fox.txt" --out /proc/no/such/dir >/dev/null 2>"$work/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "^fp8-train: cannot write in '/proc/no/such/dir'" "$work/err" ||
+    fail "an unwritable output folder exits $rc: $(cat "$work/err")"
 LC_ALL=de_DE.UTF-8 "$tool" --text "$work/fox.txt" --out "$work/run" --recipes bf16,deepseek --steps 12 --batch 32 \
     --hidden 128 --eval-every 4 --eval-tokens 128 --threads 1 >"$work/out" 2>"$work/err" ||
     fail "tiny run exited $?: $(cat "$work/err")"
