@@ -53,31 +53,6 @@ static double gaussian(rng *r)
 
 /* ---- quantized test operands ------------------------------------------------------------------ */
 
-/* The quantization fp8/quantize.h specifies (FP8_SCALE_F32, FP8_SATFINITE, amax floor 1e-12):
- * used here until fp8_quantize_f32 lands. */
-static void quantize(const float *x, size_t rows, size_t cols, fp8_format fmt, size_t br, size_t bc, uint8_t *q,
-                     size_t ldq, float *scale_inv)
-{
-    const float fmax = (float)ref_max_finite(fmt);
-    const size_t ebr = br == 0 ? rows : br, ebc = bc == 0 ? cols : bc;
-    const size_t row_blocks = (rows + ebr - 1) / ebr, col_blocks = (cols + ebc - 1) / ebc;
-    for (size_t bi = 0; bi < row_blocks; bi++) {
-        for (size_t bj = 0; bj < col_blocks; bj++) {
-            const size_t r1 = (bi + 1) * ebr < rows ? (bi + 1) * ebr : rows;
-            const size_t c1 = (bj + 1) * ebc < cols ? (bj + 1) * ebc : cols;
-            float amax = 0.0f;
-            for (size_t r = bi * ebr; r < r1; r++)
-                for (size_t c = bj * ebc; c < c1; c++)
-                    if (isfinite(x[r * cols + c]) && fabsf(x[r * cols + c]) > amax) amax = fabsf(x[r * cols + c]);
-            amax = fmaxf(fmaxf(amax, 1e-12f), fmax * 0x1p-126f);
-            const float scale = fmax / amax;
-            scale_inv[bi * col_blocks + bj] = amax / fmax;
-            for (size_t r = bi * ebr; r < r1; r++)
-                for (size_t c = bj * ebc; c < c1; c++) q[r * ldq + c] = fp8_from_f32(x[r * cols + c] * scale, fmt, FP8_SATFINITE);
-        }
-    }
-}
-
 typedef enum { DATA_GAUSSIAN, DATA_POSITIVE } data_kind;
 
 typedef struct operand {
@@ -102,11 +77,12 @@ static operand make_operand(rng *r, size_t rows, size_t cols, size_t ld, fp8_for
             x[i * cols + k] = (float)(kind == DATA_POSITIVE ? uniform(r) : gaussian(r) * row_scale);
     }
     const size_t ebr = br == 0 ? rows : br, ebc = bc == 0 ? cols : bc, col_blocks = (cols + ebc - 1) / ebc;
-    const size_t nscales = (rows + ebr - 1) / ebr * col_blocks;
+    const size_t nscales = fp8_scale_count(rows, cols, br, bc);
     o.q = malloc(rows * ld + 1);
     o.scale_inv = malloc(sizeof(float) * (nscales + 1));
     memset(o.q, nan_code(fmt), rows * ld + 1);
-    quantize(x, rows, cols, fmt, br, bc, o.q, ld, o.scale_inv);
+    const fp8_quant_config qc = fp8_quant_config_init(fmt, br, bc);
+    ck_assert_int_eq(fp8_quantize_f32(&qc, x, rows, cols, cols, o.q, ld, o.scale_inv), FP8_OK);
     o.value = malloc(sizeof(double) * (rows * cols + 1));
     for (size_t i = 0; i < rows; i++)
         for (size_t k = 0; k < cols; k++)
@@ -362,6 +338,33 @@ START_TEST(bf16_output)
 }
 END_TEST
 
+/* More rows than one FP32 band holds (16 MiB: 255 rows of 16400), with beta. */
+START_TEST(bf16_output_bands)
+{
+    rng r = rng_for("bf16_output_bands", 0);
+    const size_t M = 300, N = 16400, K = 40;
+    operand A = make_operand(&r, M, K, K, FP8_E4M3, 1, 0, DATA_GAUSSIAN);
+    operand B = make_operand(&r, N, K, K, FP8_E5M2, 1, 0, DATA_GAUSSIAN);
+    uint16_t *dh = malloc(sizeof(uint16_t) * M * N);
+    float *d0 = malloc(sizeof(float) * M * N);
+    for (size_t i = 0; i < M * N; i++) {
+        dh[i] = nearest_bf16((float)gaussian(&r));
+        d0[i] = (float)ref_bf16_value(dh[i]);
+    }
+    fp8_gemm_config cfg = fp8_gemm_config_init();
+    cfg.beta = 0.25f;
+    ck_assert_int_eq(fp8_gemm_f32(&cfg, &A.m, &B.m, d0, N), FP8_OK);
+    ck_assert_int_eq(fp8_gemm_bf16(&cfg, &A.m, &B.m, dh, N), FP8_OK);
+    size_t bad = 0; /* the first mismatch, found without an assertion per element */
+    while (bad < M * N && dh[bad] == nearest_bf16(d0[bad])) bad++;
+    ck_assert_msg(bad == M * N, "D[%zu]: 0x%04x, want 0x%04x", bad, dh[bad % (M * N)], nearest_bf16(d0[bad % (M * N)]));
+    free(dh);
+    free(d0);
+    free_operand(&A);
+    free_operand(&B);
+}
+END_TEST
+
 START_TEST(bf16_baseline)
 {
     rng r = rng_for("bf16_baseline", 0);
@@ -601,6 +604,53 @@ START_TEST(emulator_by_hand)
     const fp8_qmatrix A2 = {a, 1, 2, 64, FP8_E4M3, &one, 0, 0}, B2 = {b, 1, 2, 64, FP8_E4M3, &one, 0, 0};
     ck_assert_int_eq(fp8_gemm_f32(&cfg, &A2, &B2, &d, 1), FP8_OK);
     ck_assert_msg(d == 0.875f, "floor of a negative product: %a", (double)d);
+    /* a running sum far above a tiny negative group: 32 products of 2^15 * 2^15 give 2^35, then
+     * -2^-16 * 2^-16. Products only: floor to 24 bits of 2^35 - 2^-32 is 2^35 - 2^11 (the sum steps
+     * down a binade); with the sum: the product floors to -2^12 on the sum's grid. */
+    uint8_t e[64] = {0}, f[64] = {0};
+    for (int k = 0; k < 32; k++) e[k] = f[k] = 0x78; /* E5M2 2^15 */
+    e[40] = 0x01, f[40] = 0x81;                     /* 2^-16, -2^-16 */
+    const fp8_qmatrix E = {e, 1, 64, 64, FP8_E5M2, &one, 0, 0}, F = {f, 1, 64, 64, FP8_E5M2, &one, 0, 0};
+    cfg.mma_k = 32;
+    cfg.accum_bits = 24;
+    for (int isa = FP8_CPU_ISA_SCALAR; isa <= FP8_CPU_ISA_AVX2; isa++) {
+        fp8_cpu_set_max_isa((fp8_cpu_isa)isa);
+        cfg.accum_model = FP8_ACCUM_ALIGN_PRODUCTS;
+        ck_assert_int_eq(fp8_gemm_f32(&cfg, &E, &F, &d, 1), FP8_OK);
+        ck_assert_msg(d == 0x1p35f - 0x1p11f, "%s, products only: %a", fp8_cpu_isa_name((fp8_cpu_isa)isa), (double)d);
+        cfg.accum_model = FP8_ACCUM_ALIGN_WITH_SUM;
+        ck_assert_int_eq(fp8_gemm_f32(&cfg, &E, &F, &d, 1), FP8_OK);
+        ck_assert_msg(d == 0x1p35f - 0x1p12f, "%s, with the sum: %a", fp8_cpu_isa_name((fp8_cpu_isa)isa), (double)d);
+    }
+    fp8_cpu_set_max_isa(FP8_CPU_ISA_AVX2);
+}
+END_TEST
+
+/* BF16 operands go through the same emulator: FP8 values with unit scales and their BF16 copies
+ * (exact) give the same bytes. */
+START_TEST(emulator_bf16_operands)
+{
+    rng r = rng_for("emulator_bf16_operands", 0);
+    const size_t M = 9, N = 20, K = 150;
+    uint8_t *qa = malloc(M * K), *qb = malloc(N * K);
+    uint16_t *ha = malloc(sizeof(uint16_t) * M * K), *hb = malloc(sizeof(uint16_t) * N * K);
+    for (size_t i = 0; i < M * K; i++) qa[i] = (uint8_t)(next_u64(&r) % 0x7E) | (i % 3 ? 0 : 0x80);
+    for (size_t i = 0; i < N * K; i++) qb[i] = (uint8_t)(next_u64(&r) % 0x7E) | (i % 5 ? 0x80 : 0);
+    for (size_t i = 0; i < M * K; i++) ha[i] = fp8_to_bf16(qa[i], FP8_E4M3);
+    for (size_t i = 0; i < N * K; i++) hb[i] = fp8_to_bf16(qb[i], FP8_E4M3);
+    const float one = 1.0f;
+    const fp8_qmatrix A = {qa, M, K, K, FP8_E4M3, &one, 0, 0}, B = {qb, N, K, K, FP8_E4M3, &one, 0, 0};
+    float *d8 = malloc(sizeof(float) * M * N), *d16 = malloc(sizeof(float) * M * N);
+    for (int model = 0; model < 2; model++) {
+        fp8_gemm_config cfg = fp8_gemm_config_init();
+        cfg.accum_bits = 12;
+        cfg.accum_model = (fp8_accum_model)model;
+        cfg.promote_interval = 64;
+        ck_assert_int_eq(fp8_gemm_f32(&cfg, &A, &B, d8, N), FP8_OK);
+        ck_assert_int_eq(fp8_bf16_gemm_f32(&cfg, M, N, K, ha, K, hb, K, d16, N), FP8_OK);
+        ck_assert(memcmp(d8, d16, sizeof(float) * M * N) == 0);
+    }
+    free(qa), free(qb), free(ha), free(hb), free(d8), free(d16);
 }
 END_TEST
 
@@ -847,6 +897,7 @@ static Suite *gemm_suite(void)
     tc = tcase_create("bf16");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, bf16_output);
+    tcase_add_test(tc, bf16_output_bands);
     tcase_add_test(tc, bf16_baseline);
     suite_add_tcase(s, tc);
     tc = tcase_create("nonfinite_propagation");
@@ -857,6 +908,7 @@ static Suite *gemm_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, emulator_matches_model, 0, 24);
     tcase_add_test(tc, emulator_by_hand);
+    tcase_add_test(tc, emulator_bf16_operands);
     tcase_add_loop_test(tc, deepseek_figure, 0, 2);
     suite_add_tcase(s, tc);
     tc = tcase_create("arguments");

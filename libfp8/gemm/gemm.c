@@ -8,26 +8,23 @@
  * segment never straddles two blocks and the kernel promotes into D itself;
  * the scales travel packed beside the operands, one row per segment.
  *
- * Threads take disjoint slabs of D (columns, or rows when M > N), each with
- * its own workspace, allocated before anything is written. */
+ * Threads take disjoint slabs of D, a grid of them chosen to pack the least,
+ * each with its own workspace, allocated before anything is written. */
 #include "fp8/gemm.h"
 
-#include <fenv.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "convert/reference.h"
+#include "core/fpenv.h"
 #include "core/internal.h"
 #include "gemm/gemm_kernels.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-/* Cache blocking, in FP32 elements: KC near 256 (a B sliver of KC x NR is 16 KiB of L1), an A
- * block of MC x KC within 192 KiB of L2, a B panel of KC x NC within 4 MiB. */
+/* Cache blocking, in FP32 elements: KC near 512 (a B sliver of KC x NR is 32 KiB of L1, and D
+ * is read and written once per KC), an A block of MC x KC within 384 KiB of L2 (192 rows: a skinny M of 128 in one
+ * block), a B panel of KC x NC within 4 MiB. */
 #define FP8_GEMM_KC_TARGET 512
-#define FP8_GEMM_A_BLOCK_FLOATS (48 * 1024)
+#define FP8_GEMM_A_BLOCK_FLOATS (96 * 1024)
 #define FP8_GEMM_B_PANEL_FLOATS (1024 * 1024)
 /* Fewer multiply-adds than this per thread are not worth a thread. */
 #define FP8_GEMM_MIN_WORK_PER_THREAD (1u << 21)
@@ -131,8 +128,8 @@ typedef struct gemm_job {
     const fp8_gemm_kernels *kernels;
     void (*tile)(const fp8_gemm_tile *);
     size_t max_threads;
-    bool split_rows;     /* threads take slabs of rows, else of columns */
-    size_t chunk;        /* rows or columns per slab */
+    size_t row_slabs, col_slabs; /* D is cut into a grid of slabs, one per thread */
+    size_t row_chunk, col_chunk; /* rows and columns per slab (the last ones may have fewer, or none) */
     float *workspace;    /* workspace_floats per slab, max_threads slabs */
     size_t workspace_floats;
 } gemm_job;
@@ -247,27 +244,23 @@ static void scale_d(const gemm_job *j, size_t m0, size_t m1, size_t n0, size_t n
     }
 }
 
-/* One slab, under the default floating-point environment (round to nearest, no FTZ/DAZ), which
- * every worker thread sets for itself and restores, sticky flags included. */
+/* One slab, under the default floating-point environment, which every worker thread enters for
+ * itself. */
 static void run_slab(const gemm_job *j, size_t c)
 {
-    fenv_t caller;
-    fegetenv(&caller);
-    fesetenv(FE_DFL_ENV);
-    const size_t begin = c * j->chunk;
-    size_t m0 = j->m_first, m1 = j->m_first + j->M, n0 = 0, n1 = j->N;
-    if (j->split_rows) {
-        m0 += begin;
-        m1 = min_size(m1, m0 + j->chunk);
-    } else {
-        n0 = begin;
-        n1 = min_size(n1, n0 + j->chunk);
+    fp8_fpenv env;
+    fp8_fpenv_enter(&env);
+    const size_t m0 = j->m_first + c / j->col_slabs * j->row_chunk, n0 = c % j->col_slabs * j->col_chunk;
+    const size_t m1 = min_size(j->m_first + j->M, m0 + j->row_chunk), n1 = min_size(j->N, n0 + j->col_chunk);
+    if (m0 >= m1 || n0 >= n1) {
+        fp8_fpenv_leave(&env);
+        return;
     }
     if (j->K == 0)
         scale_d(j, m0, m1, n0, n1);
     else
         gemm_slab(j, m0, m1, n0, n1, j->workspace + c * j->workspace_floats);
-    fesetenv(&caller);
+    fp8_fpenv_leave(&env);
 }
 
 static const fp8_gemm_kernels *active_gemm_kernels(void)
@@ -278,8 +271,24 @@ static const fp8_gemm_kernels *active_gemm_kernels(void)
     return &fp8_gemm_kernels_scalar;
 }
 
-/* Block sizes, kernels, the most threads the work deserves, and the workspace they need
- * (workspace_floats per thread), without allocating it. */
+/* The grid of slabs: row_slabs x col_slabs <= max_threads, chosen so that each slab packs the
+ * least (its rows of A plus its rows of B), and the workspace a slab needs. The columns per slab
+ * are settled here, once per job (fp8_gemm_bf16 reuses the plan for bands of fewer rows); the
+ * rows per slab come with each M. */
+static void plan_slabs(gemm_job *j)
+{
+    size_t best = SIZE_MAX;
+    for (size_t rs = 1; rs <= j->max_threads; rs++) {
+        const size_t cs = j->max_threads / rs;
+        const size_t rows = round_up((j->M + rs - 1) / rs, FP8_GEMM_MR), cols = round_up((j->N + cs - 1) / cs, FP8_GEMM_NR);
+        if (rows + cols < best) best = rows + cols, j->row_slabs = rs, j->col_slabs = cs;
+    }
+    j->col_chunk = round_up((j->N + j->col_slabs - 1) / j->col_slabs, FP8_GEMM_NR);
+    j->workspace_floats = j->K == 0 || j->M == 0 || j->N == 0 ? 0 : layout_of(j, min_size(j->nc, j->col_chunk)).total;
+}
+
+/* Block sizes, kernels, the most threads the work deserves, their slabs and the workspace they
+ * need (workspace_floats per thread), without allocating it. */
 static void plan_job(gemm_job *j)
 {
     j->kernels = active_gemm_kernels();
@@ -295,10 +304,7 @@ static void plan_job(gemm_job *j)
     j->max_threads = fp8_num_threads();
     if ((double)j->max_threads > by_work) j->max_threads = by_work < 1.0 ? 1 : (size_t)by_work;
     j->workspace = NULL;
-    j->workspace_floats = 0;
-    if (j->K == 0 || j->M == 0 || j->N == 0) return;
-    /* a slab is never wider than N, nor a panel wider than nc */
-    j->workspace_floats = layout_of(j, min_size(j->nc, j->N)).total;
+    plan_slabs(j);
 }
 
 /* Bytes of workspace a planned job needs on all its threads (64-byte aligned); 0 on overflow. */
@@ -316,12 +322,15 @@ static fp8_status prepare_job(gemm_job *j, void *workspace, size_t workspace_byt
     plan_job(j);
     *owned = false;
     if (j->workspace_floats == 0) return FP8_OK;
-    const size_t per_thread = j->workspace_floats * sizeof(float);
     if (workspace != NULL) {
         const size_t skew = (size_t)(-(uintptr_t)workspace & 63u);
         const size_t usable = workspace_bytes > skew ? workspace_bytes - skew : 0;
-        FP8_RETURN_IF(usable / per_thread == 0, FP8_ERR_INVALID_ARGUMENT);
-        j->max_threads = min_size(j->max_threads, usable / per_thread);
+        /* fewer threads, each with wider slabs, until their workspaces fit */
+        while (j->max_threads > 1 && usable / (j->workspace_floats * sizeof(float)) < j->max_threads) {
+            j->max_threads--;
+            plan_slabs(j);
+        }
+        FP8_RETURN_IF(usable / (j->workspace_floats * sizeof(float)) == 0, FP8_ERR_INVALID_ARGUMENT);
         j->workspace = (float *)((unsigned char *)workspace + skew);
         return FP8_OK;
     }
@@ -333,19 +342,16 @@ static fp8_status prepare_job(gemm_job *j, void *workspace, size_t workspace_byt
     return FP8_OK;
 }
 
-/* Cuts D into at most max_threads slabs (of whole tiles) and runs them. */
+/* Runs the slabs, one per thread. */
 static void execute_job(gemm_job *j)
 {
     if (j->M == 0 || j->N == 0) return;
-    j->split_rows = j->M > j->N;
-    const size_t extent = j->split_rows ? j->M : j->N, unit = j->split_rows ? FP8_GEMM_MR : FP8_GEMM_NR;
-    const size_t threads = min_size(j->max_threads, (extent + unit - 1) / unit);
-    j->chunk = round_up((extent + threads - 1) / threads, unit);
-    const long chunks = (long)((extent + j->chunk - 1) / j->chunk);
+    j->row_chunk = round_up((j->M + j->row_slabs - 1) / j->row_slabs, FP8_GEMM_MR);
+    const long slabs = (long)(j->row_slabs * j->col_slabs);
 #ifdef _OPENMP
-#pragma omp parallel for num_threads((int)chunks) schedule(static) if (chunks > 1)
+#pragma omp parallel for num_threads((int)slabs) schedule(static) if (slabs > 1)
 #endif
-    for (long c = 0; c < chunks; c++) run_slab(j, (size_t)c);
+    for (long c = 0; c < slabs; c++) run_slab(j, (size_t)c);
 }
 
 static fp8_status run_job(gemm_job *j, void *workspace, size_t workspace_bytes)
@@ -382,7 +388,8 @@ static bool job_init(gemm_job *j, const fp8_gemm_config *cfg, size_t M, size_t N
     j->m_first = 0;
     j->alpha = cfg->alpha;
     j->beta = cfg->beta;
-    j->accumulator = (fp8_accumulator_model){cfg->accum_bits, cfg->mma_k, cfg->accum_model};
+    j->accumulator = (fp8_accumulator_model){cfg->accum_bits, cfg->mma_k, cfg->accum_model,
+                                             j->a.kind == OPERAND_FP8 && j->b.kind == OPERAND_FP8};
     j->segment = cfg->promote_interval == 0 || cfg->promote_interval > K ? (K == 0 ? 1 : K) : cfg->promote_interval;
     return true;
 }

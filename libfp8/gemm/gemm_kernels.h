@@ -27,6 +27,9 @@ typedef struct fp8_accumulator_model {
     unsigned bits;
     unsigned mma_k;
     fp8_accum_model model;
+    /* Both operands FP8: every product is an exact FP32 normal or zero (BF16 products may
+     * underflow or overflow FP32). */
+    bool fp8_products;
 } fp8_accumulator_model;
 
 /* One tile: D[i][j] (i < MR, j < NR, row stride ldd) accumulates kc
@@ -65,8 +68,16 @@ extern const fp8_gemm_kernels fp8_gemm_kernels_scalar;
 extern const fp8_gemm_kernels fp8_gemm_kernels_avx2;
 #endif
 
+/* The sums of one segment of n products a[k * MR + i] * b[k * NR + j], for a whole tile. */
+typedef void (*fp8_gemm_segment_sums_fn)(float sums[FP8_GEMM_MR][FP8_GEMM_NR], const float *a, const float *b,
+                                         size_t n, const fp8_accumulator_model *m);
+
+/* The scalar tile loop around a segment-sum function: d from D (or beta), then per segment the
+ * sums and one promotion per output. */
+void fp8_gemm_scalar_tile(const fp8_gemm_tile *t, fp8_gemm_segment_sums_fn segment_sums);
 /* The scalar kernels by name, for ISA tables to fall back on. */
-void fp8_gemm_scalar_tile_emulated(const fp8_gemm_tile *t);
+void fp8_gemm_scalar_emulated_sums(float sums[FP8_GEMM_MR][FP8_GEMM_NR], const float *a, const float *b, size_t n,
+                                   const fp8_accumulator_model *m);
 void fp8_gemm_scalar_pack(void *dst, const void *src, size_t ld, size_t rows, size_t width, size_t kc,
                           size_t elem_size);
 

@@ -13,12 +13,7 @@ static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 /* The accumulator d of one output before its first promotion. */
 static float initial_d(const fp8_gemm_tile *t, const float *d) { return t->beta == 0.0f ? 0.0f : t->beta * *d; }
 
-/* The sums of one segment of n products a[k * MR + i] * b[k * NR + j], for the whole tile. */
-typedef void (*segment_sums_fn)(float sums[FP8_GEMM_MR][FP8_GEMM_NR], const float *a, const float *b, size_t n,
-                                const fp8_accumulator_model *m);
-
-/* Every output: d from D (or beta), then one promotion per segment. */
-static void scalar_tile(const fp8_gemm_tile *t, segment_sums_fn segment_sums)
+void fp8_gemm_scalar_tile(const fp8_gemm_tile *t, fp8_gemm_segment_sums_fn segment_sums)
 {
     float d[FP8_GEMM_MR][FP8_GEMM_NR], sums[FP8_GEMM_MR][FP8_GEMM_NR];
     for (size_t i = 0; i < FP8_GEMM_MR; i++)
@@ -48,7 +43,7 @@ static void fp32_sums(float sums[FP8_GEMM_MR][FP8_GEMM_NR], const float *a, cons
     }
 }
 
-static void scalar_tile_f32(const fp8_gemm_tile *t) { scalar_tile(t, fp32_sums); }
+static void scalar_tile_f32(const fp8_gemm_tile *t) { fp8_gemm_scalar_tile(t, fp32_sums); }
 
 /* ---- the accumulator emulator (docs/gemm.md, "The accumulator emulator") ----------------------
  * Every value is held exactly as an integer times a power of two, sig * 2^exp; the FP32 inputs
@@ -154,8 +149,8 @@ static void accumulate_group(exact_value *acc, float *special, const split_input
 /* The emulated sums of one segment: the inputs of each group split once for the whole tile. The
  * FP32 value handed to promotion is exact: the accumulator holds at most 25 significant bits, and
  * FP8 products never leave FP32's normal range. */
-static void emulated_sums(float sums[FP8_GEMM_MR][FP8_GEMM_NR], const float *a, const float *b, size_t n,
-                          const fp8_accumulator_model *m)
+void fp8_gemm_scalar_emulated_sums(float sums[FP8_GEMM_MR][FP8_GEMM_NR], const float *a, const float *b, size_t n,
+                                   const fp8_accumulator_model *m)
 {
     exact_value acc[FP8_GEMM_MR][FP8_GEMM_NR] = {{{0, 0}}};
     float special[FP8_GEMM_MR][FP8_GEMM_NR] = {{0}};
@@ -171,7 +166,7 @@ static void emulated_sums(float sums[FP8_GEMM_MR][FP8_GEMM_NR], const float *a, 
         for (size_t j = 0; j < FP8_GEMM_NR; j++) sums[i][j] = ldexpf((float)acc[i][j].sig, acc[i][j].exp) + special[i][j];
 }
 
-void fp8_gemm_scalar_tile_emulated(const fp8_gemm_tile *t) { scalar_tile(t, emulated_sums); }
+static void scalar_tile_emulated(const fp8_gemm_tile *t) { fp8_gemm_scalar_tile(t, fp8_gemm_scalar_emulated_sums); }
 
 void fp8_gemm_scalar_pack(void *dst, const void *src, size_t ld, size_t rows, size_t width, size_t kc,
                           size_t elem_size)
@@ -192,7 +187,7 @@ void fp8_gemm_scalar_pack(void *dst, const void *src, size_t ld, size_t rows, si
 const fp8_gemm_kernels fp8_gemm_kernels_scalar = {
     .isa = FP8_CPU_ISA_SCALAR,
     .tile_f32 = scalar_tile_f32,
-    .tile_emulated = fp8_gemm_scalar_tile_emulated,
+    .tile_emulated = scalar_tile_emulated,
     .pack = fp8_gemm_scalar_pack,
     .convert = &fp8_cpu_kernels_scalar,
 };

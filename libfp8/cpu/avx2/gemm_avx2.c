@@ -20,7 +20,7 @@
 
 #define FP8_INLINE static inline __attribute__((always_inline))
 
-/* Row i of the tile: two accumulators c[2i], c[2i+1]. */
+/* Expands X(i) for the six rows of a tile; row i sums into the registers ci0 and ci1. */
 #define FP8_TILE_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 
 static void avx2_tile_f32(const fp8_gemm_tile *t)
@@ -164,10 +164,134 @@ static void avx2_pack(void *dst, const void *src, size_t ld, size_t rows, size_t
                          rows, width, kc - k, elem_size);
 }
 
+/* ---- the accumulator emulator, eight outputs per vector ---------------------------------------
+ * The model of gemm/gemm_scalar.c for FP8 operands, whose products are exact FP32 normals or zero:
+ *     p = | S | E (8 bits) | M (23 bits) |  =  +-(1.M as a 24-bit integer) * 2^(E - 150)
+ * With `top` the largest exponent field among the group's terms, the grid is 2^(top - 126 - bits)
+ * and a term's multiple of it is the 24-bit signed significand shifted right by
+ * top - E + 24 - bits >= 0, sign-filling (floor); counts of 32 and more give 0 or -1, as they
+ * should. A group's sum (at most 64 terms of at most 2^24) fits in 32 bits. The running sum is
+ * held as an FP32 value (it has at most 24 significant bits, or is -2^24 times a power of two).
+ * Non-finite products (exponent field 255) are summed in FP32 apart, as there. */
+FP8_INLINE __m256i exponent_field(__m256 x)
+{
+    return _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(x), 23), _mm256_set1_epi32(0xFF));
+}
+
+/* The multiple of the grid below x: x's signed significand shifted right by top - E + 24 - bits. */
+FP8_INLINE __m256i floor_to_grid(__m256 x, __m256i top, __m256i low_bits)
+{
+    const __m256i u = _mm256_castps_si256(x), e = exponent_field(x);
+    const __m256i live = _mm256_andnot_si256(_mm256_or_si256(_mm256_cmpeq_epi32(e, _mm256_setzero_si256()),
+                                                             _mm256_cmpeq_epi32(e, _mm256_set1_epi32(0xFF))),
+                                             _mm256_set1_epi32(-1));
+    const __m256i sig = _mm256_and_si256(_mm256_or_si256(_mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFF)),
+                                                         _mm256_set1_epi32(0x800000)),
+                                        live);
+    return _mm256_srav_epi32(_mm256_sign_epi32(sig, u), _mm256_add_epi32(_mm256_sub_epi32(top, e), low_bits));
+}
+
+/* 2^e for exponents e in FP32's normal range, as FP32 and as FP64. */
+FP8_INLINE __m256 pow2_f32(__m256i e) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(127)), 23)); }
+FP8_INLINE __m256d pow2_f64(__m128i e)
+{
+    return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_cvtepi32_epi64(_mm_add_epi32(e, _mm_set1_epi32(1023))), 52));
+}
+
+/* x (nonzero, |x| < 2^31) floored to `bits` significant bits, times 2^grid, as FP32. The bit length
+ * comes from x's FP32 conversion, one less where that rounded up to the next power of two. */
+FP8_INLINE __m256 floor_to_bits(__m256i x, __m256i grid, unsigned bits)
+{
+    const __m256i magnitude = _mm256_abs_epi32(x);
+    __m256i length = _mm256_sub_epi32(exponent_field(_mm256_cvtepi32_ps(magnitude)), _mm256_set1_epi32(126));
+    const __m256i top_bit = _mm256_sllv_epi32(_mm256_set1_epi32(1), _mm256_sub_epi32(length, _mm256_set1_epi32(1)));
+    length = _mm256_add_epi32(length, _mm256_cmpgt_epi32(top_bit, magnitude));
+    const __m256i drop = _mm256_max_epi32(_mm256_sub_epi32(length, _mm256_set1_epi32((int)bits)), _mm256_setzero_si256());
+    const __m256 kept = _mm256_cvtepi32_ps(_mm256_srav_epi32(x, drop));
+    return _mm256_mul_ps(kept, pow2_f32(_mm256_add_epi32(grid, drop)));
+}
+
+/* FP8_ACCUM_ALIGN_PRODUCTS: floor_bits(acc + sum * 2^grid), in FP64 (both exact there). The FP64 sum
+ * rounds to nearest; its error, from TwoSum, says whether the exact sum lies just below it, and
+ * then the FP64 value just below stands in for it (no grid point lies between). */
+FP8_INLINE __m256d add_and_floor_f64(__m256d acc, __m256d sum, unsigned bits)
+{
+    const __m256d s = _mm256_add_pd(acc, sum), bb = _mm256_sub_pd(s, acc);
+    const __m256d err = _mm256_add_pd(_mm256_sub_pd(acc, _mm256_sub_pd(s, bb)), _mm256_sub_pd(sum, bb));
+    const __m256i below = _mm256_castpd_si256(_mm256_cmp_pd(err, _mm256_setzero_pd(), _CMP_LT_OQ));
+    /* the FP64 below s: bits - 1 for s > 0, bits + 1 for s < 0 (the sign spread over the lane) */
+    const __m256i negative = _mm256_srai_epi32(_mm256_shuffle_epi32(_mm256_castpd_si256(s), 0xF5), 31);
+    const __m256i step = _mm256_or_si256(_mm256_xor_si256(negative, _mm256_set1_epi32(-1)), _mm256_set1_epi64x(1));
+    const __m256i t = _mm256_add_epi64(_mm256_castpd_si256(s), _mm256_and_si256(below, step));
+    /* floor to `bits` bits below the leading one: scale by 2^-grid, floor, scale back */
+    const __m256i lead = _mm256_sub_epi64(_mm256_srli_epi64(_mm256_and_si256(t, _mm256_set1_epi64x(0x7FF0000000000000)), 52),
+                                          _mm256_set1_epi64x(1023));
+    const __m256i grid = _mm256_sub_epi64(lead, _mm256_set1_epi64x((int64_t)bits - 1));
+    const __m256d up = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_sub_epi64(_mm256_set1_epi64x(1023), grid), 52));
+    const __m256d down = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(_mm256_set1_epi64x(1023), grid), 52));
+    const __m256d floored = _mm256_mul_pd(_mm256_floor_pd(_mm256_mul_pd(_mm256_castsi256_pd(t), up)), down);
+    return _mm256_blendv_pd(floored, _mm256_setzero_pd(), _mm256_cmp_pd(s, _mm256_setzero_pd(), _CMP_EQ_OQ));
+}
+
+/* One row i and eight columns of a tile through a whole segment; returns the promoted value. */
+FP8_INLINE __m256 emulate_lanes(const float *a, const float *b, size_t n, const fp8_accumulator_model *m)
+{
+    const __m256i low_bits = _mm256_set1_epi32(24 - (int)m->bits);
+    const __m256i infinite_field = _mm256_set1_epi32(0xFF);
+    __m256 acc = _mm256_setzero_ps(), special = _mm256_setzero_ps();
+    __m256 products[FP8_GEMM_MAX_MMA_K];
+    for (size_t g0 = 0; g0 < n; g0 += m->mma_k) {
+        const size_t g = n - g0 < m->mma_k ? n - g0 : m->mma_k;
+        __m256i top = m->model == FP8_ACCUM_ALIGN_WITH_SUM ? exponent_field(acc) : _mm256_setzero_si256();
+        for (size_t k = 0; k < g; k++) {
+            const __m256 p = _mm256_mul_ps(_mm256_broadcast_ss(a + (g0 + k) * FP8_GEMM_MR),
+                                           _mm256_load_ps(b + (g0 + k) * FP8_GEMM_NR));
+            const __m256i e = exponent_field(p);
+            const __m256i nonfinite = _mm256_cmpeq_epi32(e, infinite_field);
+            special = _mm256_add_ps(special, _mm256_and_ps(p, _mm256_castsi256_ps(nonfinite)));
+            top = _mm256_max_epi32(top, _mm256_andnot_si256(nonfinite, e));
+            products[k] = p;
+        }
+        __m256i sum = _mm256_setzero_si256();
+        for (size_t k = 0; k < g; k++) sum = _mm256_add_epi32(sum, floor_to_grid(products[k], top, low_bits));
+        const __m256i grid = _mm256_sub_epi32(top, _mm256_set1_epi32(126 + (int)m->bits)); /* top - 127 + 1 - bits */
+        if (m->model == FP8_ACCUM_ALIGN_WITH_SUM) {
+            sum = _mm256_add_epi32(sum, floor_to_grid(acc, top, low_bits));
+            acc = floor_to_bits(sum, grid, m->bits);
+            acc = _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(sum, _mm256_setzero_si256())), acc);
+        } else {
+            __m256d half[2];
+            for (int h = 0; h < 2; h++) {
+                const __m128i sum_h = h ? _mm256_extracti128_si256(sum, 1) : _mm256_castsi256_si128(sum);
+                const __m128i grid_h = h ? _mm256_extracti128_si256(grid, 1) : _mm256_castsi256_si128(grid);
+                const __m128 acc_h = h ? _mm256_extractf128_ps(acc, 1) : _mm256_castps256_ps128(acc);
+                /* sum * 2^grid is exact in FP64 (where the grid would leave FP64's range the sum is 0) */
+                const __m256d scaled = _mm256_mul_pd(_mm256_cvtepi32_pd(sum_h), pow2_f64(grid_h));
+                half[h] = add_and_floor_f64(_mm256_cvtps_pd(acc_h), scaled, m->bits);
+            }
+            acc = _mm256_set_m128(_mm256_cvtpd_ps(half[1]), _mm256_cvtpd_ps(half[0]));
+        }
+    }
+    return _mm256_add_ps(acc, special);
+}
+
+static void avx2_emulated_sums(float sums[FP8_GEMM_MR][FP8_GEMM_NR], const float *a, const float *b, size_t n,
+                               const fp8_accumulator_model *m)
+{
+    if (!m->fp8_products) {
+        fp8_gemm_scalar_emulated_sums(sums, a, b, n, m);
+        return;
+    }
+    for (size_t i = 0; i < FP8_GEMM_MR; i++)
+        for (size_t h = 0; h < FP8_GEMM_NR; h += 8) _mm256_storeu_ps(&sums[i][h], emulate_lanes(a + i, b + h, n, m));
+}
+
+static void avx2_tile_emulated(const fp8_gemm_tile *t) { fp8_gemm_scalar_tile(t, avx2_emulated_sums); }
+
 const fp8_gemm_kernels fp8_gemm_kernels_avx2 = {
     .isa = FP8_CPU_ISA_AVX2,
     .tile_f32 = avx2_tile_f32,
-    .tile_emulated = fp8_gemm_scalar_tile_emulated,
+    .tile_emulated = avx2_tile_emulated,
     .pack = avx2_pack,
     .convert = &fp8_cpu_kernels_avx2,
 };
