@@ -10,5 +10,6 @@
 #include "fp8/convert.h"
 #include "fp8/cpu.h"
 #include "fp8/quantize.h"
+#include "fp8/stats.h"
 
 #endif /* FP8_H */
