@@ -44,6 +44,69 @@ void fp8_scalar_decode_bf16(uint16_t *dst, const uint8_t *src, size_t n, const f
     for (size_t i = 0; i < n; i++) dst[i] = (uint16_t)(fp8_decode_f32_bits(src[i], p) >> 16);
 }
 
+void fp8_scalar_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_stride,
+                                  const fp8_format_params *p, fp8_saturation sat)
+{
+    for (size_t i = 0; i < n; i++)
+        q[i] = fp8_encode_f32_bits(fp8_f32_bits(x[i] * scale[i * scale_stride]), p, sat, false, 0);
+}
+
+void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_stride,
+                                   const fp8_format_params *p, fp8_saturation sat)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float v = fp8_f32_from_bits((uint32_t)x[i] << 16) * scale[i * scale_stride];
+        q[i] = fp8_encode_f32_bits(fp8_f32_bits(v), p, sat, false, 0);
+    }
+}
+
+void fp8_scalar_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
+                                     fp8_saturation sat, uint64_t seed, uint64_t first_index)
+{
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t index = first_index + i;
+        const uint32_t r = fp8_sr_bits(fp8_sr_key_for(seed, (uint32_t)(index >> 32)), (uint32_t)index);
+        q[i] = fp8_encode_f32_bits(fp8_f32_bits(x[i] * scale), p, sat, true, r);
+    }
+}
+
+void fp8_scalar_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p)
+{
+    for (size_t i = 0; i < n; i++) x[i] = fp8_f32_from_bits(fp8_decode_f32_bits(q[i], p)) * scale_inv;
+}
+
+/* |x| as bits orders like |x| for finite values; NaN and infinity sit at and above 0x7F800000. */
+static inline uint32_t finite_abs_bits(uint32_t bits, bool *nonfinite)
+{
+    const uint32_t a = bits & 0x7FFFFFFFu;
+    if (a >= 0x7F800000u) {
+        *nonfinite = true;
+        return 0;
+    }
+    return a;
+}
+
+uint32_t fp8_scalar_amax_f32(const float *x, size_t n, uint32_t *col_amax, bool *nonfinite)
+{
+    uint32_t amax = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t a = finite_abs_bits(fp8_f32_bits(x[i]), nonfinite);
+        if (a > amax) amax = a;
+        if (col_amax != NULL && a > col_amax[i]) col_amax[i] = a;
+    }
+    return amax;
+}
+
+uint32_t fp8_scalar_amax_bf16(const uint16_t *x, size_t n, bool *nonfinite)
+{
+    uint32_t amax = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t a = finite_abs_bits((uint32_t)x[i] << 16, nonfinite);
+        if (a > amax) amax = a;
+    }
+    return amax;
+}
+
 const fp8_cpu_kernels fp8_cpu_kernels_scalar = {
     .isa = FP8_CPU_ISA_SCALAR,
     .encode_f32 = fp8_scalar_encode_f32,
@@ -53,4 +116,10 @@ const fp8_cpu_kernels fp8_cpu_kernels_scalar = {
     .decode_f32 = fp8_scalar_decode_f32,
     .decode_f16 = fp8_scalar_decode_f16,
     .decode_bf16 = fp8_scalar_decode_bf16,
+    .scaled_encode_f32 = fp8_scalar_scaled_encode_f32,
+    .scaled_encode_bf16 = fp8_scalar_scaled_encode_bf16,
+    .scaled_encode_f32_sr = fp8_scalar_scaled_encode_f32_sr,
+    .scaled_decode_f32 = fp8_scalar_scaled_decode_f32,
+    .amax_f32 = fp8_scalar_amax_f32,
+    .amax_bf16 = fp8_scalar_amax_bf16,
 };

@@ -31,12 +31,17 @@ double ref_decode(uint8_t code, fp8_format fmt)
     return s ? -v : v;
 }
 
+/* The code of the largest finite value, found by search once per format. */
 static uint8_t max_code(fp8_format fmt)
 {
-    uint8_t best = 0;
-    for (int c = 0; c < 128; c++)
-        if (isfinite(ref_decode((uint8_t)c, fmt)) && ref_decode((uint8_t)c, fmt) > ref_decode(best, fmt)) best = (uint8_t)c;
-    return best;
+    static int cached[4] = {-1, -1, -1, -1};
+    if (cached[fmt] < 0) {
+        uint8_t best = 0;
+        for (int c = 0; c < 128; c++)
+            if (isfinite(ref_decode((uint8_t)c, fmt)) && ref_decode((uint8_t)c, fmt) > ref_decode(best, fmt)) best = (uint8_t)c;
+        cached[fmt] = best;
+    }
+    return (uint8_t)cached[fmt];
 }
 
 double ref_max_finite(fp8_format fmt) { return ref_decode(max_code(fmt), fmt); }

@@ -340,4 +340,10 @@ const fp8_cpu_kernels fp8_cpu_kernels_avx2 = {
     .decode_f32 = avx2_decode_f32,
     .decode_f16 = avx2_decode_f16,
     .decode_bf16 = avx2_decode_bf16,
+    .scaled_encode_f32 = fp8_scalar_scaled_encode_f32,
+    .scaled_encode_bf16 = fp8_scalar_scaled_encode_bf16,
+    .scaled_encode_f32_sr = fp8_scalar_scaled_encode_f32_sr,
+    .scaled_decode_f32 = fp8_scalar_scaled_decode_f32,
+    .amax_f32 = fp8_scalar_amax_f32,
+    .amax_bf16 = fp8_scalar_amax_bf16,
 };

@@ -1,0 +1,474 @@
+/* libfp8: block-scaled quantization (see fp8/quantize.h).
+ *
+ * Work is organised by blocks: for each block, one pass finds its finite
+ * amax, the scale follows (quantize/scale.h), and a second pass encodes the
+ * block, which by then sits in cache for every shape up to 128x128 blocks
+ * of FP32. Blocks are independent, so threads take whole block rows or block
+ * columns; a single block (per tensor) is split by rows, with the amax
+ * merged by an atomic maximum. Either way the bytes do not depend on the
+ * split. Every worker runs under the default FP environment. */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "fp8/convert.h"
+#include "fp8/quantize.h"
+
+#include "core/fpenv.h"
+#include "core/internal.h"
+#include "core/parallel.h"
+#include "cpu/kernels.h"
+#include "quantize/scale.h"
+
+/* Below this many elements everything runs on the calling thread. */
+#define FP8_QUANT_PARALLEL_MIN ((size_t)1 << 18)
+/* Widest tile of the fused dual-orientation pass: its transpose buffer lives on the stack. */
+#define FP8_DUAL_MAX_TILE 256
+
+fp8_quant_config fp8_quant_config_init(fp8_format fmt, size_t block_rows, size_t block_cols)
+{
+    fp8_quant_config c;
+    c.format = fmt;
+    c.saturation = FP8_SATFINITE;
+    c.block_rows = block_rows;
+    c.block_cols = block_cols;
+    c.scale_mode = (block_rows == 1 && block_cols == 32) ? FP8_SCALE_POW2_OCP_MX : FP8_SCALE_F32;
+    c.amax_floor = 1e-12f;
+    return c;
+}
+
+static size_t blocks_along(size_t extent, size_t block)
+{
+    if (block == 0 || block >= extent) return extent > 0 ? 1 : 0;
+    return extent / block + (extent % block != 0);
+}
+
+size_t fp8_scale_count(size_t rows, size_t cols, size_t block_rows, size_t block_cols)
+{
+    size_t n;
+    if (fp8_mul_overflows(blocks_along(rows, block_rows), blocks_along(cols, block_cols), &n)) return 0;
+    return n;
+}
+
+/* ld >= cols and the last element's index fits in size_t. */
+static bool matrix_valid(const void *ptr, size_t rows, size_t cols, size_t ld, size_t elem_size)
+{
+    if (rows == 0 || cols == 0) return true;
+    size_t last, bytes;
+    return ptr != NULL && ld >= cols && !fp8_mul_overflows(rows - 1, ld, &last) &&
+           !__builtin_add_overflow(last, cols, &last) && !fp8_mul_overflows(last, elem_size, &bytes);
+}
+
+static fp8_status check_config(const fp8_quant_config *cfg)
+{
+    FP8_RETURN_IF(cfg == NULL || !fp8_format_valid(cfg->format) || !fp8_saturation_valid(cfg->saturation),
+                  FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF((unsigned)cfg->scale_mode > (unsigned)FP8_SCALE_POW2_OCP_MX, FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(!(cfg->amax_floor >= 0.0f && cfg->amax_floor <= 3.0e38f), FP8_ERR_INVALID_ARGUMENT);
+    return FP8_OK;
+}
+
+typedef struct quant_job {
+    const fp8_cpu_kernels *k;
+    const fp8_format_params *p;
+    fp8_saturation sat;
+    fp8_scale_rule rule;
+    size_t rows, cols, br, bc, nbr, nbc; /* br, bc resolved: never 0 */
+    const float *xf;                     /* FP32 input, or */
+    const uint16_t *xb;                  /* BF16 input */
+    size_t ldx;
+    uint8_t *q;
+    size_t ldq;
+    float *scale_inv;
+    bool stochastic;
+    uint64_t seed, offset;
+    float fixed_scale;       /* > 0: use it instead of computing scales (delayed scaling) */
+    _Atomic uint32_t amax;   /* per-tensor split: the merged amax */
+    atomic_bool nonfinite;
+} quant_job;
+
+static void atomic_max_u32(_Atomic uint32_t *target, uint32_t v)
+{
+    uint32_t cur = atomic_load_explicit(target, memory_order_relaxed);
+    while (v > cur && !atomic_compare_exchange_weak_explicit(target, &cur, v, memory_order_relaxed,
+                                                             memory_order_relaxed)) {
+    }
+}
+
+static uint32_t rows_amax(const quant_job *j, size_t r0, size_t r1, size_t c0, size_t c1, bool *nonfinite)
+{
+    uint32_t m = 0;
+    for (size_t r = r0; r < r1; r++) {
+        const uint32_t a = j->xf ? j->k->amax_f32(j->xf + r * j->ldx + c0, c1 - c0, NULL, nonfinite)
+                                 : j->k->amax_bf16(j->xb + r * j->ldx + c0, c1 - c0, nonfinite);
+        if (a > m) m = a;
+    }
+    return m;
+}
+
+static void encode_rows(const quant_job *j, size_t r0, size_t r1, size_t c0, size_t c1, float scale)
+{
+    const size_t n = c1 - c0;
+    for (size_t r = r0; r < r1; r++) {
+        uint8_t *q = j->q + r * j->ldq + c0;
+        if (j->stochastic)
+            j->k->scaled_encode_f32_sr(q, j->xf + r * j->ldx + c0, n, scale, j->p, j->sat, j->seed,
+                                       j->offset + r * j->cols + c0);
+        else if (j->xf)
+            j->k->scaled_encode_f32(q, j->xf + r * j->ldx + c0, n, &scale, 0, j->p, j->sat);
+        else
+            j->k->scaled_encode_bf16(q, j->xb + r * j->ldx + c0, n, &scale, 0, j->p, j->sat);
+    }
+}
+
+/* Blocks [bi0, bi1) x [bj0, bj1), each read for its amax and then encoded. */
+static void quantize_blocks(quant_job *j, size_t bi0, size_t bi1, size_t bj0, size_t bj1)
+{
+    fp8_fpenv env;
+    fp8_fpenv_enter(&env);
+    bool nonfinite = false;
+    for (size_t bi = bi0; bi < bi1; bi++) {
+        const size_t r0 = bi * j->br, r1 = r0 + j->br < j->rows ? r0 + j->br : j->rows;
+        for (size_t bj = bj0; bj < bj1; bj++) {
+            const size_t c0 = bj * j->bc, c1 = c0 + j->bc < j->cols ? c0 + j->bc : j->cols;
+            const fp8_block_scale s = fp8_block_scale_of(rows_amax(j, r0, r1, c0, c1, &nonfinite), &j->rule);
+            j->scale_inv[bi * j->nbc + bj] = s.scale_inv;
+            encode_rows(j, r0, r1, c0, c1, s.scale);
+        }
+    }
+    if (nonfinite) atomic_store_explicit(&j->nonfinite, true, memory_order_relaxed);
+    fp8_fpenv_leave(&env);
+}
+
+static void block_rows_range(void *ctx, size_t b, size_t e)
+{
+    quant_job *j = ctx;
+    quantize_blocks(j, b, e, 0, j->nbc);
+}
+
+static void block_cols_range(void *ctx, size_t b, size_t e)
+{
+    quant_job *j = ctx;
+    quantize_blocks(j, 0, j->nbr, b, e);
+}
+
+/* One block (per tensor), split by rows: amax, then scale, then encode. */
+static void amax_rows_range(void *ctx, size_t b, size_t e)
+{
+    quant_job *j = ctx;
+    bool nonfinite = false;
+    atomic_max_u32(&j->amax, rows_amax(j, b, e, 0, j->cols, &nonfinite));
+    if (nonfinite) atomic_store_explicit(&j->nonfinite, true, memory_order_relaxed);
+}
+
+static void encode_rows_range(void *ctx, size_t b, size_t e)
+{
+    quant_job *j = ctx;
+    fp8_fpenv env;
+    fp8_fpenv_enter(&env);
+    encode_rows(j, b, e, 0, j->cols, j->fixed_scale);
+    fp8_fpenv_leave(&env);
+}
+
+static void run_job(quant_job *j)
+{
+    const bool large = j->rows * j->cols >= FP8_QUANT_PARALLEL_MIN;
+    if (j->fixed_scale > 0.0f || (large && j->nbr == 1 && j->nbc == 1)) {
+        fp8_parallel_for(j->rows, 1, large ? 2 : j->rows + 1, amax_rows_range, j);
+        if (j->fixed_scale <= 0.0f) {
+            fp8_fpenv env;
+            fp8_fpenv_enter(&env);
+            const fp8_block_scale s = fp8_block_scale_of(atomic_load(&j->amax), &j->rule);
+            fp8_fpenv_leave(&env);
+            j->scale_inv[0] = s.scale_inv;
+            j->fixed_scale = s.scale;
+        }
+        fp8_parallel_for(j->rows, 1, large ? 2 : j->rows + 1, encode_rows_range, j);
+    } else if (j->nbr >= j->nbc) {
+        fp8_parallel_for(j->nbr, 1, large ? 2 : j->nbr + 1, block_rows_range, j);
+    } else {
+        fp8_parallel_for(j->nbc, 1, large ? 2 : j->nbc + 1, block_cols_range, j);
+    }
+}
+
+static fp8_status setup_job(quant_job *j, const fp8_quant_config *cfg, size_t rows, size_t cols, size_t ldx,
+                            size_t x_elem_size, const void *x, uint8_t *q, size_t ldq, const float *scale_inv)
+{
+    FP8_FORWARD_IF_ERROR(check_config(cfg));
+    FP8_RETURN_IF(!matrix_valid(x, rows, cols, ldx, x_elem_size) || !matrix_valid(q, rows, cols, ldq, 1),
+                  FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(rows > 0 && cols > 0 && fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols) == 0,
+                  FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(rows > 0 && cols > 0 && scale_inv == NULL, FP8_ERR_INVALID_ARGUMENT);
+    memset(j, 0, sizeof *j);
+    j->k = fp8_cpu_kernels_active();
+    j->p = fp8_format_params_of(cfg->format);
+    j->sat = cfg->saturation;
+    j->rule = fp8_scale_rule_of(j->p, cfg->scale_mode, cfg->amax_floor);
+    j->rows = rows;
+    j->cols = cols;
+    j->br = cfg->block_rows == 0 || cfg->block_rows > rows ? rows : cfg->block_rows;
+    j->bc = cfg->block_cols == 0 || cfg->block_cols > cols ? cols : cfg->block_cols;
+    j->nbr = blocks_along(rows, cfg->block_rows);
+    j->nbc = blocks_along(cols, cfg->block_cols);
+    j->ldx = ldx;
+    j->q = q;
+    j->ldq = ldq;
+    return FP8_OK;
+}
+
+static fp8_status finish_job(quant_job *j)
+{
+    return atomic_load(&j->nonfinite) ? FP8_ERR_NONFINITE : FP8_OK;
+}
+
+fp8_status fp8_quantize_f32(const fp8_quant_config *cfg, const float *x, size_t rows, size_t cols, size_t ldx,
+                            uint8_t *q, size_t ldq, float *scale_inv)
+{
+    quant_job j;
+    FP8_FORWARD_IF_ERROR(setup_job(&j, cfg, rows, cols, ldx, sizeof *x, x, q, ldq, scale_inv));
+    if (rows == 0 || cols == 0) return FP8_OK;
+    j.xf = x;
+    j.scale_inv = scale_inv;
+    run_job(&j);
+    return finish_job(&j);
+}
+
+fp8_status fp8_quantize_bf16(const fp8_quant_config *cfg, const uint16_t *x, size_t rows, size_t cols, size_t ldx,
+                             uint8_t *q, size_t ldq, float *scale_inv)
+{
+    quant_job j;
+    FP8_FORWARD_IF_ERROR(setup_job(&j, cfg, rows, cols, ldx, sizeof *x, x, q, ldq, scale_inv));
+    if (rows == 0 || cols == 0) return FP8_OK;
+    j.xb = x;
+    j.scale_inv = scale_inv;
+    run_job(&j);
+    return finish_job(&j);
+}
+
+fp8_status fp8_quantize_f32_sr(const fp8_quant_config *cfg, const float *x, size_t rows, size_t cols, size_t ldx,
+                               uint8_t *q, size_t ldq, float *scale_inv, uint64_t seed, uint64_t offset)
+{
+    quant_job j;
+    FP8_FORWARD_IF_ERROR(setup_job(&j, cfg, rows, cols, ldx, sizeof *x, x, q, ldq, scale_inv));
+    if (rows == 0 || cols == 0) return FP8_OK;
+    j.xf = x;
+    j.scale_inv = scale_inv;
+    j.stochastic = true;
+    j.seed = seed;
+    j.offset = offset;
+    run_job(&j);
+    return finish_job(&j);
+}
+
+fp8_status fp8_quantize_f32_scaled(const fp8_quant_config *cfg, const float *x, size_t rows, size_t cols, size_t ldx,
+                                   float scale, uint8_t *q, size_t ldq, float *amax_out)
+{
+    FP8_RETURN_IF(cfg == NULL || !(scale > 0.0f && scale <= 3.4e38f) || amax_out == NULL, FP8_ERR_INVALID_ARGUMENT);
+    fp8_quant_config per_tensor = *cfg;
+    per_tensor.block_rows = per_tensor.block_cols = 0;
+    quant_job j;
+    float unused_scale_inv;
+    FP8_FORWARD_IF_ERROR(setup_job(&j, &per_tensor, rows, cols, ldx, sizeof *x, x, q, ldq, &unused_scale_inv));
+    *amax_out = 0.0f;
+    if (rows == 0 || cols == 0) return FP8_OK;
+    j.xf = x;
+    j.scale_inv = &unused_scale_inv;
+    j.fixed_scale = scale;
+    run_job(&j);
+    *amax_out = fp8_f32_from_bits(atomic_load(&j.amax));
+    return finish_job(&j);
+}
+
+/* ---- dequantization ---- */
+
+typedef struct dequant_job {
+    const fp8_cpu_kernels *k;
+    const fp8_format_params *p;
+    const uint8_t *q;
+    size_t ldq, rows, cols, br, bc, nbc;
+    const float *scale_inv;
+    float *x;
+    size_t ldx;
+} dequant_job;
+
+static void dequant_rows_range(void *ctx, size_t r0, size_t r1)
+{
+    const dequant_job *j = ctx;
+    fp8_fpenv env;
+    fp8_fpenv_enter(&env);
+    for (size_t r = r0; r < r1; r++)
+        for (size_t c0 = 0, bj = 0; c0 < j->cols; c0 += j->bc, bj++) {
+            const size_t n = j->cols - c0 < j->bc ? j->cols - c0 : j->bc;
+            j->k->scaled_decode_f32(j->x + r * j->ldx + c0, j->q + r * j->ldq + c0, n,
+                                    j->scale_inv[(r / j->br) * j->nbc + bj], j->p);
+        }
+    fp8_fpenv_leave(&env);
+}
+
+fp8_status fp8_dequantize_f32(const fp8_quant_config *cfg, const uint8_t *q, size_t rows, size_t cols, size_t ldq,
+                              const float *scale_inv, float *x, size_t ldx)
+{
+    FP8_FORWARD_IF_ERROR(check_config(cfg));
+    FP8_RETURN_IF(!matrix_valid(q, rows, cols, ldq, 1) || !matrix_valid(x, rows, cols, ldx, sizeof *x),
+                  FP8_ERR_INVALID_ARGUMENT);
+    if (rows == 0 || cols == 0) return FP8_OK;
+    FP8_RETURN_IF(scale_inv == NULL || fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols) == 0,
+                  FP8_ERR_INVALID_ARGUMENT);
+    dequant_job j = {
+        .k = fp8_cpu_kernels_active(), .p = fp8_format_params_of(cfg->format), .q = q, .ldq = ldq,
+        .rows = rows, .cols = cols,
+        .br = cfg->block_rows == 0 || cfg->block_rows > rows ? rows : cfg->block_rows,
+        .bc = cfg->block_cols == 0 || cfg->block_cols > cols ? cols : cfg->block_cols,
+        .nbc = blocks_along(cols, cfg->block_cols), .scale_inv = scale_inv, .x = x, .ldx = ldx,
+    };
+    fp8_parallel_for(rows, 1, rows * cols >= FP8_QUANT_PARALLEL_MIN ? 2 : rows + 1, dequant_rows_range, &j);
+    return FP8_OK;
+}
+
+/* ---- the fused dual-orientation pass ----
+ * Per strip of bc rows and tile of bc columns (a bc x bc sub-block, in cache):
+ *   1. one read finds each row's amax and each column's amax;
+ *   2. each row segment is encoded with its row's scale into q, and with the
+ *      per-column scales into a bc x bc buffer;
+ *   3. the buffer is transposed into qt. */
+typedef struct dual_job {
+    quant_job base;
+    uint8_t *qt;
+    size_t ldqt, nstrips; /* strips of bc rows: also the block count along qt's rows */
+    float *scale_inv_t;
+} dual_job;
+
+static void dual_strips_range(void *ctx, size_t s0, size_t s1)
+{
+    dual_job *d = ctx;
+    const quant_job *j = &d->base;
+    const size_t bc = j->bc;
+    uint32_t col_amax[FP8_DUAL_MAX_TILE], row_amax[FP8_DUAL_MAX_TILE];
+    float col_scale[FP8_DUAL_MAX_TILE];
+    uint8_t tile[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE];
+    fp8_fpenv env;
+    fp8_fpenv_enter(&env);
+    bool nonfinite = false;
+    for (size_t s = s0; s < s1; s++) {
+        const size_t r0 = s * bc, h = j->rows - r0 < bc ? j->rows - r0 : bc;
+        for (size_t bj = 0; bj < j->nbc; bj++) {
+            const size_t c0 = bj * bc, w = j->cols - c0 < bc ? j->cols - c0 : bc;
+            memset(col_amax, 0, w * sizeof col_amax[0]);
+            for (size_t r = 0; r < h; r++)
+                row_amax[r] = j->k->amax_f32(j->xf + (r0 + r) * j->ldx + c0, w, col_amax, &nonfinite);
+            for (size_t c = 0; c < w; c++) {
+                const fp8_block_scale cs = fp8_block_scale_of(col_amax[c], &j->rule);
+                col_scale[c] = cs.scale;
+                d->scale_inv_t[(c0 + c) * d->nstrips + s] = cs.scale_inv;
+            }
+            for (size_t r = 0; r < h; r++) {
+                const float *xr = j->xf + (r0 + r) * j->ldx + c0;
+                const fp8_block_scale rs = fp8_block_scale_of(row_amax[r], &j->rule);
+                j->scale_inv[(r0 + r) * j->nbc + bj] = rs.scale_inv;
+                j->k->scaled_encode_f32(j->q + (r0 + r) * j->ldq + c0, xr, w, &rs.scale, 0, j->p, j->sat);
+                j->k->scaled_encode_f32(tile + r * bc, xr, w, col_scale, 1, j->p, j->sat);
+            }
+            for (size_t c = 0; c < w; c++) {
+                uint8_t *out = d->qt + (c0 + c) * d->ldqt + r0;
+                for (size_t r = 0; r < h; r++) out[r] = tile[r * bc + c];
+            }
+        }
+    }
+    if (nonfinite) atomic_store_explicit(&d->base.nonfinite, true, memory_order_relaxed);
+    fp8_fpenv_leave(&env);
+}
+
+fp8_status fp8_quantize_dual_f32(const fp8_quant_config *cfg, const float *x, size_t rows, size_t cols, size_t ldx,
+                                 uint8_t *q, size_t ldq, float *scale_inv, uint8_t *qt, size_t ldqt,
+                                 float *scale_inv_t)
+{
+    dual_job d;
+    FP8_FORWARD_IF_ERROR(setup_job(&d.base, cfg, rows, cols, ldx, sizeof *x, x, q, ldq, scale_inv));
+    FP8_RETURN_IF(cfg->block_rows != 1 || cfg->block_cols == 0, FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(cfg->block_cols > FP8_DUAL_MAX_TILE, FP8_ERR_UNSUPPORTED);
+    FP8_RETURN_IF(!matrix_valid(qt, cols, rows, ldqt, 1), FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(rows > 0 && cols > 0 && scale_inv_t == NULL, FP8_ERR_INVALID_ARGUMENT);
+    if (rows == 0 || cols == 0) return FP8_OK;
+    d.base.xf = x;
+    d.base.scale_inv = scale_inv;
+    d.base.bc = cfg->block_cols; /* the tile edge in both directions, also when wider than the matrix */
+    d.qt = qt;
+    d.ldqt = ldqt;
+    d.nstrips = blocks_along(rows, cfg->block_cols);
+    d.scale_inv_t = scale_inv_t;
+    fp8_parallel_for(d.nstrips, 1, rows * cols >= FP8_QUANT_PARALLEL_MIN ? 2 : d.nstrips + 1, dual_strips_range, &d);
+    return finish_job(&d.base);
+}
+
+/* ---- MX scale storage ---- */
+
+fp8_status fp8_scales_to_e8m0(uint8_t *e8m0, const float *scale_inv, size_t n)
+{
+    FP8_RETURN_IF(n > 0 && (e8m0 == NULL || scale_inv == NULL), FP8_ERR_INVALID_ARGUMENT);
+    /* powers of two 2^-126 .. 2^127 are normals with a zero mantissa; 2^-127 is the subnormal 0x00400000 */
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t b = fp8_f32_bits(scale_inv[i]);
+        const bool normal_pow2 = (b & 0x807FFFFFu) == 0 && b >= 0x00800000u && b < 0x7F800000u;
+        FP8_RETURN_IF(!normal_pow2 && b != 0x00400000u, FP8_ERR_INVALID_ARGUMENT);
+    }
+    for (size_t i = 0; i < n; i++) e8m0[i] = fp8_e8m0_from_f32(scale_inv[i], FP8_E8M0_ROUND_ZERO);
+    return FP8_OK;
+}
+
+fp8_status fp8_scales_from_e8m0(float *scale_inv, const uint8_t *e8m0, size_t n)
+{
+    FP8_RETURN_IF(n > 0 && (e8m0 == NULL || scale_inv == NULL), FP8_ERR_INVALID_ARGUMENT);
+    bool nan = false;
+    for (size_t i = 0; i < n; i++) {
+        scale_inv[i] = fp8_e8m0_to_f32(e8m0[i]);
+        nan |= e8m0[i] == 0xFF;
+    }
+    return nan ? FP8_ERR_NONFINITE : FP8_OK;
+}
+
+/* ---- delayed scaling ---- */
+
+fp8_status fp8_amax_history_init(fp8_amax_history *h, float *buffer, size_t length, fp8_format fmt,
+                                 fp8_amax_compute algo, float margin)
+{
+    FP8_RETURN_IF(h == NULL || buffer == NULL || length == 0 || !fp8_format_valid(fmt), FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF((unsigned)algo > (unsigned)FP8_AMAX_MOST_RECENT || !(margin > -128.0f && margin < 128.0f),
+                  FP8_ERR_INVALID_ARGUMENT);
+    memset(buffer, 0, length * sizeof *buffer);
+    *h = (fp8_amax_history){.amax = buffer, .length = length, .format = fmt, .algo = algo, .margin = margin,
+                            .scale = 1.0f, .scale_inv = 1.0f};
+    return FP8_OK;
+}
+
+fp8_status fp8_amax_history_record(fp8_amax_history *h, float amax)
+{
+    FP8_RETURN_IF(h == NULL || h->amax == NULL || h->length == 0, FP8_ERR_INVALID_ARGUMENT);
+    if (!isnan(h->amax[0]) && !(amax <= h->amax[0])) h->amax[0] = amax; /* a NaN, once in, stays */
+    return FP8_OK;
+}
+
+fp8_status fp8_amax_history_update(fp8_amax_history *h)
+{
+    FP8_RETURN_IF(h == NULL || h->amax == NULL || h->length == 0 || !fp8_format_valid(h->format),
+                  FP8_ERR_INVALID_ARGUMENT);
+    fp8_fpenv env;
+    fp8_fpenv_enter(&env);
+    const float latest = h->amax[0];
+    float amax = latest;
+    if (h->algo == FP8_AMAX_MAX)
+        for (size_t i = 1; i < h->length; i++)
+            if (!isnan(amax) && !(h->amax[i] <= amax)) amax = h->amax[i]; /* a NaN wins, unlike fmaxf */
+    /* roll: the current slot moves to the end, the others shift forward, the slot clears */
+    memmove(h->amax, h->amax + 1, (h->length - 1) * sizeof *h->amax);
+    h->amax[h->length - 1] = latest;
+    h->amax[0] = 0.0f;
+    const fp8_format_params *p = fp8_format_params_of(h->format);
+    const float fmax = fp8_f32_from_bits(fp8_decode_f32_bits((uint8_t)p->max_code, p));
+    const bool good = isfinite(amax) && amax > 0.0f;
+    if (good) {
+        h->scale = fmax * exp2f(-h->margin) / amax;
+        h->scale_inv = 1.0f / h->scale;
+    }
+    fp8_fpenv_leave(&env);
+    return isfinite(amax) ? FP8_OK : FP8_ERR_NONFINITE;
+}
