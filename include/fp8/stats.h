@@ -31,6 +31,7 @@
  *     infinite, or y is the storage format's largest finite magnitude (for
  *     FP8, the code is +-max) and |x| > |y|.
  *
+ * Results do not depend on the caller's floating-point environment.
  * Thread safety: every function is reentrant; one accumulator must not be
  * used by two threads at once. Ownership: the caller owns every buffer; no
  * function keeps a pointer. On FP8_ERR_INVALID_ARGUMENT nothing is written. */

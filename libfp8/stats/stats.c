@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/fpenv.h"
 #include "core/internal.h"
 
 /* What the approximation's storage says about y. */
@@ -128,6 +129,8 @@ static inline void add_pair(fp8_error_accum *acc, block_sums *s, double x, doubl
 
 static void accumulate(fp8_error_accum *acc, const pair_source *src, size_t n)
 {
+    fp8_fpenv env;
+    fp8_fpenv_enter(&env);
     acc->count += n;
     for (size_t begin = 0; begin < n; begin += STATS_BLOCK) {
         const size_t end = n - begin < STATS_BLOCK ? n : begin + STATS_BLOCK;
@@ -143,6 +146,7 @@ static void accumulate(fp8_error_accum *acc, const pair_source *src, size_t n)
         acc->sum_product += s.product;
         acc->sum_err_sq += s.err_sq;
     }
+    fp8_fpenv_leave(&env);
 }
 
 fp8_status fp8_error_accum_init(fp8_error_accum *acc)
@@ -235,6 +239,8 @@ static double fraction(uint64_t num, uint64_t den) { return den ? (double)num / 
 fp8_status fp8_error_accum_finalize(const fp8_error_accum *acc, fp8_error_stats *out)
 {
     FP8_RETURN_IF(!acc || !out, FP8_ERR_INVALID_ARGUMENT);
+    fp8_fpenv env;
+    fp8_fpenv_enter(&env);
     const double signal = acc->sum_ref_sq, noise = acc->sum_err_sq;
     const uint64_t finite_ref = acc->count - acc->nan_count - acc->inf_count;
     fp8_error_stats s = {
@@ -260,6 +266,7 @@ fp8_status fp8_error_accum_finalize(const fp8_error_accum *acc, fp8_error_stats 
         .amin_nonzero = acc->nonzero_count ? acc->amin_nonzero : 0.0,
         .dynamic_range_binades = acc->nonzero_count ? log2(acc->amax) - log2(acc->amin_nonzero) : 0.0,
     };
+    fp8_fpenv_leave(&env);
     *out = s;
     return FP8_OK;
 }
