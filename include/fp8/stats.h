@@ -27,9 +27,13 @@
  * "subnormal" and "saturated" mean for it:
  *   - subnormal: y is a non-zero subnormal of its storage format (for FP8, the
  *     code is subnormal, whatever the block scale);
- *   - saturated: x lay beyond the range: x is finite and y is NaN or
- *     infinite, or y is the storage format's largest finite magnitude (for
- *     FP8, the code is +-max) and |x| > |y|.
+ *   - saturated: x lay beyond the range, so that rounding it overflowed: x
+ *     is finite and y is NaN or infinite, or y is the storage format's
+ *     largest finite magnitude m (for FP8, the code is +-max) and
+ *     |x| > |y| (1 + ulp(m) / (2 m)), i.e. beyond the midpoint above m
+ *     (464 for E4M3 at scale 1), where FP8_NOSAT gives NaN or Inf and
+ *     FP8_SATFINITE clamps. A value that merely rounds down to m is not
+ *     saturated.
  *
  * Results do not depend on the caller's floating-point environment.
  * Thread safety: every function is reentrant; one accumulator must not be

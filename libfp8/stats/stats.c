@@ -20,6 +20,9 @@ typedef struct pair_source {
     const void *ref, *approx;
     const uint8_t *codes;
     uint8_t code_kind[256]; /* STORE_FP8: approx_kind of every code */
+    /* A value at the largest finite magnitude m saturated if |x| > |y| * this:
+       1 + ulp(m) / (2 m), the midpoint above m, past which rounding overflows. */
+    double overflow_ratio;
 } pair_source;
 
 /* The sums of one block; blocks are added to the accumulator one at a time,
@@ -30,6 +33,12 @@ typedef struct block_sums {
 #define STATS_BLOCK 4096
 
 #define BF16_MAX_FINITE 0x1.FEp127 /* 0x7F7F */
+
+/* 1 + ulp(max) / (2 max) for a format with `mantissa_bits` stored bits. */
+static double overflow_ratio_of(double max_finite, int max_exponent, int mantissa_bits)
+{
+    return 1.0 + ldexp(1.0, max_exponent - mantissa_bits - 1) / max_finite;
+}
 
 /* Classification of a value by its storage format's limits; y is exactly
  * representable there (an FP32, FP64 or BF16 value). */
@@ -83,7 +92,8 @@ static inline int floor_log2(double a)
     return biased != 0 ? biased - 1023 : ilogb(a); /* FP64 subnormals: only from add_f64 */
 }
 
-static inline void add_pair(fp8_error_accum *acc, block_sums *s, double x, double y, approx_kind kind)
+static inline void add_pair(fp8_error_accum *acc, block_sums *s, double x, double y, approx_kind kind,
+                            double overflow_ratio)
 {
     if (!isfinite(x)) {
         if (isnan(x))
@@ -123,7 +133,7 @@ static inline void add_pair(fp8_error_accum *acc, block_sums *s, double x, doubl
     }
     if (kind == KIND_SUBNORMAL)
         acc->subnormal_count++;
-    else if (kind == KIND_MAX_FINITE && fabs(y) < ax)
+    else if (kind == KIND_MAX_FINITE && ax > fabs(y) * overflow_ratio)
         acc->saturation_count++;
 }
 
@@ -139,7 +149,7 @@ static void accumulate(fp8_error_accum *acc, const pair_source *src, size_t n)
             double x, y;
             approx_kind kind;
             load_pair(src, i, &x, &y, &kind);
-            add_pair(acc, &s, x, y, kind);
+            add_pair(acc, &s, x, y, kind, src->overflow_ratio);
         }
         acc->sum_ref_sq += s.ref_sq;
         acc->sum_approx_sq += s.approx_sq;
@@ -165,7 +175,8 @@ static bool add_args_valid(const fp8_error_accum *acc, const void *ref, const vo
 fp8_status fp8_error_accum_add_f32(fp8_error_accum *acc, const float *ref, const float *approx, size_t n)
 {
     FP8_RETURN_IF(!add_args_valid(acc, ref, approx, n), FP8_ERR_INVALID_ARGUMENT);
-    const pair_source src = {.storage = STORE_F32, .ref = ref, .approx = approx};
+    const pair_source src = {.storage = STORE_F32, .ref = ref, .approx = approx,
+                             .overflow_ratio = overflow_ratio_of(FLT_MAX, FLT_MAX_EXP - 1, FLT_MANT_DIG - 1)};
     accumulate(acc, &src, n);
     return FP8_OK;
 }
@@ -173,7 +184,8 @@ fp8_status fp8_error_accum_add_f32(fp8_error_accum *acc, const float *ref, const
 fp8_status fp8_error_accum_add_f64(fp8_error_accum *acc, const double *ref, const double *approx, size_t n)
 {
     FP8_RETURN_IF(!add_args_valid(acc, ref, approx, n), FP8_ERR_INVALID_ARGUMENT);
-    const pair_source src = {.storage = STORE_F64, .ref = ref, .approx = approx};
+    const pair_source src = {.storage = STORE_F64, .ref = ref, .approx = approx,
+                             .overflow_ratio = overflow_ratio_of(DBL_MAX, DBL_MAX_EXP - 1, DBL_MANT_DIG - 1)};
     accumulate(acc, &src, n);
     return FP8_OK;
 }
@@ -181,7 +193,8 @@ fp8_status fp8_error_accum_add_f64(fp8_error_accum *acc, const double *ref, cons
 fp8_status fp8_error_accum_add_bf16(fp8_error_accum *acc, const float *ref, const uint16_t *approx, size_t n)
 {
     FP8_RETURN_IF(!add_args_valid(acc, ref, approx, n), FP8_ERR_INVALID_ARGUMENT);
-    const pair_source src = {.storage = STORE_BF16, .ref = ref, .approx = approx};
+    const pair_source src = {.storage = STORE_BF16, .ref = ref, .approx = approx,
+                             .overflow_ratio = overflow_ratio_of(BF16_MAX_FINITE, 127, 7)};
     accumulate(acc, &src, n);
     return FP8_OK;
 }
@@ -197,7 +210,8 @@ fp8_status fp8_error_accum_add_fp8(fp8_error_accum *acc, const float *ref, const
         [FP8_CLASS_NORMAL] = KIND_NORMAL,     [FP8_CLASS_INFINITE] = KIND_NONFINITE,
         [FP8_CLASS_NAN] = KIND_NONFINITE,
     };
-    pair_source src = {.storage = STORE_FP8, .ref = ref, .approx = approx, .codes = codes};
+    pair_source src = {.storage = STORE_FP8, .ref = ref, .approx = approx, .codes = codes,
+                       .overflow_ratio = overflow_ratio_of(info.max_finite, info.max_exponent, (int)info.mantissa_bits)};
     for (unsigned c = 0; c < 256; c++) {
         const fp8_value_class cls = fp8_classify((uint8_t)c, fmt);
         const bool is_max = cls == FP8_CLASS_NORMAL && (c & 0x7Fu) == info.max_finite_code;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "parse.h"
 
 #define SAFETENSORS_MAX_HEADER 100000000u
@@ -368,33 +369,10 @@ static int span_order(const void *a, const void *b)
 
 static int name_order(const void *a, const void *b) { return strcmp(((const span *)a)->name, ((const span *)b)->name); }
 
-/* Validates UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
 static bool utf8_valid(const uint8_t *s, size_t n)
 {
-    for (size_t i = 0; i < n;) {
-        const uint8_t c = s[i];
-        unsigned len, cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            len = 2, cp = c & 0x1Fu;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3, cp = c & 0x0Fu;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4, cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if (n - i < len) return false;
-        for (unsigned k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return false;
-            cp = cp << 6 | (s[i + k] & 0x3Fu);
-        }
-        static const unsigned min_of_len[5] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_of_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) return false;
-        i += len;
-    }
+    for (size_t i = 0, len; i < n; i += len)
+        if ((len = utf8_char_length(s + i, n - i)) == 0) return false;
     return true;
 }
 

@@ -1,0 +1,128 @@
+#include "analysis.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h" /* FP8_FORWARD_IF_ERROR, fp8_mul_overflows */
+
+/* Dequantization and BF16 rounding go through buffers of about this many values. */
+#define BAND_VALUES ((size_t)1 << 16)
+
+bool scaling_parse(const char *text, scaling_choice *out)
+{
+    static const struct { const char *name; size_t br, bc; } named[] = {
+        {"tensor", 0, 0}, {"row", 1, 0}, {"column", 0, 1}, {"mx32", 1, 32}};
+    if (strlen(text) >= sizeof out->label) return false;
+    for (size_t k = 0; k < sizeof named / sizeof named[0]; k++) {
+        if (strcmp(text, named[k].name) == 0) {
+            out->block_rows = named[k].br;
+            out->block_cols = named[k].bc;
+            strcpy(out->label, text);
+            return true;
+        }
+    }
+    /* RxC: two decimal numbers */
+    char *end;
+    if (text[0] < '0' || text[0] > '9') return false;
+    const unsigned long long br = strtoull(text, &end, 10);
+    if (*end != 'x' || end[1] < '0' || end[1] > '9') return false;
+    const unsigned long long bc = strtoull(end + 1, &end, 10);
+    if (*end != '\0' || br > SIZE_MAX / 2 || bc > SIZE_MAX / 2) return false;
+    out->block_rows = (size_t)br;
+    out->block_cols = (size_t)bc;
+    strcpy(out->label, text);
+    return true;
+}
+
+static const char *const mode_names[] = {
+    [FP8_SCALE_F32] = "f32", [FP8_SCALE_POW2] = "pow2", [FP8_SCALE_POW2_OCP_MX] = "mx"};
+
+const char *scale_mode_name(fp8_scale_mode mode)
+{
+    return (unsigned)mode < sizeof mode_names / sizeof mode_names[0] ? mode_names[mode] : NULL;
+}
+
+bool scale_mode_from_name(const char *name, fp8_scale_mode *mode)
+{
+    for (unsigned k = 0; k < sizeof mode_names / sizeof mode_names[0]; k++) {
+        if (strcmp(name, mode_names[k]) == 0) {
+            *mode = (fp8_scale_mode)k;
+            return true;
+        }
+    }
+    return false;
+}
+
+/*   FP32 | S | EEEEEEEE | MMMMMMM | MMMMMMMMMMMMMMMM |  ->  BF16 | S | EEEEEEEE | MMMMMMM |
+ * Adding 0x7FFF plus the lowest kept bit carries into the kept half exactly
+ * when the dropped half is above the midpoint, or at it with an odd kept half;
+ * a carry out of the mantissa bumps the exponent (up to infinity). */
+uint16_t bf16_from_f32(float x)
+{
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    if ((b & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)(b >> 16 | 0x0040u); /* NaN: keep it quiet */
+    b += 0x7FFFu + (b >> 16 & 1u);
+    return (uint16_t)(b >> 16);
+}
+
+void analysis_workspace_free(analysis_workspace *w)
+{
+    free(w->q);
+    free(w->scale_inv);
+    free(w->band);
+    free(w->bf16);
+    memset(w, 0, sizeof *w);
+}
+
+/* Grows *buf to hold n elements of `size` bytes. */
+static bool reserve(void **buf, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap) return true;
+    size_t bytes;
+    if (fp8_mul_overflows(n, size, &bytes)) return false;
+    void *p = realloc(*buf, bytes);
+    if (!p) return false;
+    *buf = p;
+    *cap = n;
+    return true;
+}
+
+fp8_status analysis_fp8(const float *x, size_t rows, size_t cols, const fp8_quant_config *cfg,
+                        analysis_workspace *w, fp8_error_accum *acc)
+{
+    size_t n;
+    if (fp8_mul_overflows(rows, cols, &n)) return FP8_ERR_INVALID_ARGUMENT;
+    if (n == 0) return FP8_OK;
+    const size_t nscales = fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols);
+    /* bands of whole block rows, so each band's scales are one contiguous run */
+    size_t band_rows = BAND_VALUES / cols ? BAND_VALUES / cols : 1;
+    if (cfg->block_rows) band_rows = (band_rows + cfg->block_rows - 1) / cfg->block_rows * cfg->block_rows;
+    if (band_rows > rows) band_rows = rows;
+    if (!reserve((void **)&w->q, &w->q_cap, n, 1) || !reserve((void **)&w->scale_inv, &w->scale_cap, nscales, sizeof(float)) ||
+        !reserve((void **)&w->band, &w->band_cap, band_rows * cols, sizeof(float)))
+        return FP8_ERR_OUT_OF_MEMORY;
+    fp8_status st = fp8_quantize_f32(cfg, x, rows, cols, cols, w->q, cols, w->scale_inv);
+    if (st != FP8_OK && st != FP8_ERR_NONFINITE) return st;
+    const size_t scales_per_block_row = fp8_scale_count(1, cols, 1, cfg->block_cols);
+    for (size_t r0 = 0; r0 < rows; r0 += band_rows) {
+        const size_t nr = rows - r0 < band_rows ? rows - r0 : band_rows;
+        const float *scale_inv = w->scale_inv + (cfg->block_rows ? r0 / cfg->block_rows * scales_per_block_row : 0);
+        FP8_FORWARD_IF_ERROR(fp8_dequantize_f32(cfg, w->q + r0 * cols, nr, cols, cols, scale_inv, w->band, cols));
+        FP8_FORWARD_IF_ERROR(fp8_error_accum_add_fp8(acc, x + r0 * cols, w->q + r0 * cols, cfg->format, w->band, nr * cols));
+    }
+    return FP8_OK;
+}
+
+fp8_status analysis_bf16(const float *x, size_t n, analysis_workspace *w, fp8_error_accum *acc)
+{
+    if (!reserve((void **)&w->bf16, &w->bf16_cap, n < BAND_VALUES ? n : BAND_VALUES, sizeof(uint16_t)))
+        return FP8_ERR_OUT_OF_MEMORY;
+    for (size_t i0 = 0; i0 < n; i0 += BAND_VALUES) {
+        const size_t m = n - i0 < BAND_VALUES ? n - i0 : BAND_VALUES;
+        for (size_t i = 0; i < m; i++) w->bf16[i] = bf16_from_f32(x[i0 + i]);
+        FP8_FORWARD_IF_ERROR(fp8_error_accum_add_bf16(acc, x + i0, w->bf16, m));
+    }
+    return FP8_OK;
+}
