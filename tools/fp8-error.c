@@ -261,30 +261,37 @@ static bool selected(const options *o, const tensor_entry *e, bool *matched)
     return false;
 }
 
-/* Lists every tensor to analyse; notes the ones skipped on stderr. Returns
- * -1 to go on, else the exit status. */
+/* Lists every tensor to analyse, then notes the ones skipped on stderr.
+ * Returns -1 to go on, else the exit status. */
 static int plan(const options *o, const tensor_file *files, job *jobs, size_t *njobs)
 {
     bool matched[MAX_LIST] = {false};
+    size_t skipped = 0;
     *njobs = 0;
-    for (size_t f = 0; f < o->ninputs; f++) {
-        for (size_t i = 0; i < files[f].count; i++) {
-            const tensor_entry *e = &files[f].entries[i];
-            if (e->name && (!selected(o, e, matched) || (o->nglobs == 0 && tensor_is_scale_inv(files, o->ninputs, e))))
-                continue;
-            if (e->dtype == DTYPE_OTHER || e->count == 0) {
-                fprintf(stderr, "%s: %s: skipping %s%s (%s)\n", tool, o->inputs[f], e->name ? "tensor " : "the data",
-                        e->name ? e->name : "", e->count == 0 ? "empty" : e->dtype_name);
-                continue;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t f = 0; f < o->ninputs; f++) {
+            for (size_t i = 0; i < files[f].count; i++) {
+                const tensor_entry *e = &files[f].entries[i];
+                if (e->name && (!selected(o, e, matched) || (o->nglobs == 0 && tensor_is_scale_inv(files, o->ninputs, e))))
+                    continue;
+                const bool skip = e->dtype == DTYPE_OTHER || e->count == 0;
+                if (pass == 0 && skip)
+                    skipped++;
+                else if (pass == 0)
+                    jobs[(*njobs)++] = (job){e->name ? e->name : o->inputs[f], o->inputs[f], f, e, -1};
+                else if (skip) /* the second pass, once there is something to do */
+                    fprintf(stderr, "%s: %s: skipping %s%s (%s)\n", tool, o->inputs[f], e->name ? "tensor " : "the data",
+                            e->name ? e->name : "", e->count == 0 ? "empty" : e->dtype_name);
             }
-            jobs[(*njobs)++] = (job){e->name ? e->name : o->inputs[f], o->inputs[f], f, e, -1};
         }
+        if (pass == 1) break;
+        for (size_t g = 0; g < o->nglobs; g++)
+            if (!matched[g]) return cli_input_error(tool, "--tensor '%s' matches no tensor", o->globs[g]);
+        for (size_t s = 0; s < o->nsynthetic; s++)
+            jobs[(*njobs)++] = (job){synth_kind_name(o->synthetic[s]), "synthetic", 0, NULL, (int)o->synthetic[s]};
+        if (*njobs == 0)
+            return cli_input_error(tool, "no floating-point tensor to analyse (%zu empty or not floating point)", skipped);
     }
-    for (size_t g = 0; g < o->nglobs; g++)
-        if (!matched[g]) return cli_input_error(tool, "--tensor '%s' matches no tensor", o->globs[g]);
-    for (size_t s = 0; s < o->nsynthetic; s++)
-        jobs[(*njobs)++] = (job){synth_kind_name(o->synthetic[s]), "synthetic", 0, NULL, (int)o->synthetic[s]};
-    if (*njobs == 0) return cli_input_error(tool, "no floating-point tensor to analyse");
     return -1;
 }
 
@@ -404,10 +411,10 @@ static void json_tensor(FILE *f, const tensor_result *t, bool first)
     emit_json_string(f, t->job->source);
     fprintf(f, ", \"dtype\": \"%s\", \"dequantized\": %s, \"shape\": [", t->dtype, t->dequantized ? "true" : "false");
     for (unsigned k = 0; k < t->ndim; k++) fprintf(f, "%s%llu", k ? ", " : "", (unsigned long long)t->shape[k]);
-    fprintf(f, "], \"rows\": %zu, \"cols\": %zu,\n     \"input\": {\"count\": %llu, \"nan_count\": %llu, \"inf_count\": %llu, "
-               "\"amax\": ",
-            t->rows, t->cols, (unsigned long long)t->bf16.count, (unsigned long long)t->bf16.nan_count,
-            (unsigned long long)t->bf16.inf_count);
+    fprintf(f, "], \"rows\": %zu, \"cols\": %zu,\n     \"input\": {\"count\": %llu, \"nonzero_count\": %llu, "
+               "\"nan_count\": %llu, \"inf_count\": %llu, \"amax\": ",
+            t->rows, t->cols, (unsigned long long)t->bf16.count, (unsigned long long)t->bf16.nonzero_count,
+            (unsigned long long)t->bf16.nan_count, (unsigned long long)t->bf16.inf_count);
     emit_number(f, t->bf16.amax, true);
     fputs(", \"amin_nonzero\": ", f);
     emit_number(f, t->bf16.amin_nonzero, true);
