@@ -5,12 +5,16 @@
  * blocks, the fused dual-orientation pass, MX storage, delayed scaling
  * against Transformer Engine's algorithm, and statistical floors. */
 #include <check.h>
+#include <fenv.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fp8.h"
 #include "support/reference.h"
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 
 /* ---- data ---- */
 
@@ -306,6 +310,16 @@ START_TEST(dual_orientation)
     for (size_t c = 0; c < cols; c++) ck_assert_msg(memcmp(qt + c * ldqt, qt_ref + c * rows, rows) == 0, "qt row %zu", c);
     ck_assert(memcmp(s, s_ref, ns * 4) == 0 && memcmp(st, st_ref, nst * 4) == 0);
     check_against_reference(&cfg, xt, cols, rows, rows, qt, ldqt, st, "dual transposed");
+    /* the scalar path gives the same bytes */
+    uint8_t *q2 = malloc(rows * ldq), *qt2 = malloc(cols * ldqt);
+    fp8_cpu_set_max_isa(FP8_CPU_ISA_SCALAR);
+    ck_assert_int_eq(fp8_quantize_dual_f32(&cfg, x, rows, cols, ldx, q2, ldq, s_ref, qt2, ldqt, st_ref), FP8_ERR_NONFINITE);
+    fp8_cpu_set_max_isa(FP8_CPU_ISA_AVX2);
+    for (size_t r = 0; r < rows; r++) ck_assert(memcmp(q + r * ldq, q2 + r * ldq, cols) == 0);
+    for (size_t c = 0; c < cols; c++) ck_assert(memcmp(qt + c * ldqt, qt2 + c * ldqt, rows) == 0);
+    ck_assert(memcmp(s, s_ref, ns * 4) == 0 && memcmp(st, st_ref, nst * 4) == 0);
+    free(q2);
+    free(qt2);
     /* wrong block shapes */
     fp8_quant_config bad = fp8_quant_config_init(FP8_E4M3, 128, 128);
     ck_assert_int_eq(fp8_quantize_dual_f32(&bad, x, rows, cols, ldx, q, ldq, s, qt, ldqt, st), FP8_ERR_INVALID_ARGUMENT);
@@ -464,6 +478,49 @@ START_TEST(statistical_floors)
 }
 END_TEST
 
+/* A caller's floating-point environment (rounding mode, FTZ/DAZ) changes no byte. */
+START_TEST(fp_environment_ignored)
+{
+    const size_t rows = 300, cols = 1000, n = rows * cols;
+    float *x = make_matrix(rows, cols, 41);
+    for (size_t i = 0; i < n; i += 7) x[i] *= 1e-38f; /* FP32 subnormals and tiny values */
+    for (size_t c = 0; c < cols; c++) x[5 * cols + c] = 1e-40f * (float)(c % 13 + 1); /* a row of subnormals */
+    fp8_quant_config cfg = fp8_quant_config_init(FP8_E5M2, 1, 128);
+    cfg.scale_mode = FP8_SCALE_F32;
+    cfg.amax_floor = 0; /* let the subnormal row get a scale near 2^126: DAZ would zero it */
+    const size_t ns = fp8_scale_count(rows, cols, 1, 128);
+    uint8_t *q[2], *e[2];
+    float *s[2], *d[2];
+    for (int v = 0; v < 2; v++) {
+        q[v] = malloc(n), e[v] = malloc(n), s[v] = malloc(ns * 4), d[v] = malloc(n * 4);
+        if (v == 1) {
+            fesetround(FE_UPWARD);
+#if defined(__x86_64__) || defined(__i386__)
+            _mm_setcsr(_mm_getcsr() | 0x8040); /* FTZ | DAZ */
+#endif
+        }
+        ck_assert_int_eq(fp8_quantize_f32(&cfg, x, rows, cols, cols, q[v], cols, s[v]), FP8_OK);
+        ck_assert_int_eq(fp8_dequantize_f32(&cfg, q[v], rows, cols, cols, s[v], d[v], cols), FP8_OK);
+        ck_assert_int_eq(fp8_encode_f32(e[v], x, n, FP8_E5M2, FP8_SATFINITE), FP8_OK);
+        if (v == 1) {
+            ck_assert_int_eq(fegetround(), FE_UPWARD); /* the caller's environment is given back */
+#if defined(__x86_64__) || defined(__i386__)
+            ck_assert_uint_eq(_mm_getcsr() & 0x8040, 0x8040);
+#endif
+            fesetround(FE_TONEAREST);
+#if defined(__x86_64__) || defined(__i386__)
+            _mm_setcsr(_mm_getcsr() & ~0x8040u);
+#endif
+        }
+    }
+    ck_assert(q[0][5 * cols + 3] != 0); /* the subnormal row survives quantization */
+    ck_assert(memcmp(q[0], q[1], n) == 0 && memcmp(s[0], s[1], ns * 4) == 0);
+    ck_assert(memcmp(d[0], d[1], n * 4) == 0 && memcmp(e[0], e[1], n) == 0);
+    for (int v = 0; v < 2; v++) free(q[v]), free(e[v]), free(s[v]), free(d[v]);
+    free(x);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     float x[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -544,6 +601,7 @@ static Suite *quantize_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("api");
     tcase_add_test(tc, bad_arguments);
+    tcase_add_test(tc, fp_environment_ignored);
     tcase_add_test(tc, scale_count);
     suite_add_tcase(s, tc);
     return s;

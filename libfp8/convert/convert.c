@@ -3,6 +3,7 @@
 #include "fp8/convert.h"
 
 #include "convert/reference.h"
+#include "core/fpenv.h"
 #include "core/parallel.h"
 #include "cpu/kernels.h"
 
@@ -71,6 +72,8 @@ static void run_range(void *ctx, size_t b, size_t e)
     const array_job *j = ctx;
     const fp8_cpu_kernels *k = j->kernels;
     const size_t n = e - b;
+    fp8_fpenv env;
+    fp8_fpenv_enter(&env);
     switch (j->op) {
     case OP_ENCODE_F32: k->encode_f32((uint8_t *)j->dst + b, (const float *)j->src + b, n, j->params, j->sat); break;
     case OP_ENCODE_F16: k->encode_f16((uint8_t *)j->dst + b, (const uint16_t *)j->src + b, n, j->params, j->sat); break;
@@ -82,6 +85,7 @@ static void run_range(void *ctx, size_t b, size_t e)
     case OP_DECODE_F16: k->decode_f16((uint16_t *)j->dst + b, (const uint8_t *)j->src + b, n, j->params); break;
     case OP_DECODE_BF16: k->decode_bf16((uint16_t *)j->dst + b, (const uint8_t *)j->src + b, n, j->params); break;
     }
+    fp8_fpenv_leave(&env);
 }
 
 static fp8_status run_array(array_job job, size_t n)

@@ -44,18 +44,20 @@ void fp8_scalar_decode_bf16(uint16_t *dst, const uint8_t *src, size_t n, const f
     for (size_t i = 0; i < n; i++) dst[i] = (uint16_t)(fp8_decode_f32_bits(src[i], p) >> 16);
 }
 
-void fp8_scalar_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_stride,
-                                  const fp8_format_params *p, fp8_saturation sat)
+void fp8_scalar_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
+                                  const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes)
 {
+    (void)prefetch_bytes;
     for (size_t i = 0; i < n; i++)
-        q[i] = fp8_encode_f32_bits(fp8_f32_bits(x[i] * scale[i * scale_stride]), p, sat, false, 0);
+        q[i] = fp8_encode_f32_bits(fp8_f32_bits(x[i] * scale[i / scale_group]), p, sat, false, 0);
 }
 
-void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_stride,
-                                   const fp8_format_params *p, fp8_saturation sat)
+void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
+                                   const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes)
 {
+    (void)prefetch_bytes;
     for (size_t i = 0; i < n; i++) {
-        const float v = fp8_f32_from_bits((uint32_t)x[i] << 16) * scale[i * scale_stride];
+        const float v = fp8_f32_from_bits((uint32_t)x[i] << 16) * scale[i / scale_group];
         q[i] = fp8_encode_f32_bits(fp8_f32_bits(v), p, sat, false, 0);
     }
 }
@@ -76,35 +78,35 @@ void fp8_scalar_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float sc
 }
 
 /* |x| as bits orders like |x| for finite values; NaN and infinity sit at and above 0x7F800000. */
-static inline uint32_t finite_abs_bits(uint32_t bits, bool *nonfinite)
+static inline void amax_update(uint32_t bits, uint32_t *amax, bool *nonfinite)
 {
     const uint32_t a = bits & 0x7FFFFFFFu;
-    if (a >= 0x7F800000u) {
+    if (a >= 0x7F800000u)
         *nonfinite = true;
-        return 0;
-    }
-    return a;
+    else if (a > *amax)
+        *amax = a;
 }
 
-uint32_t fp8_scalar_amax_f32(const float *x, size_t n, uint32_t *col_amax, bool *nonfinite)
+void fp8_scalar_amax_f32(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite)
 {
-    uint32_t amax = 0;
-    for (size_t i = 0; i < n; i++) {
-        const uint32_t a = finite_abs_bits(fp8_f32_bits(x[i]), nonfinite);
-        if (a > amax) amax = a;
-        if (col_amax != NULL && a > col_amax[i]) col_amax[i] = a;
+    for (size_t i = 0, g = 0, left = group; i < n; i++) {
+        amax_update(fp8_f32_bits(x[i]), amax + g, nonfinite);
+        if (--left == 0) g++, left = group;
     }
-    return amax;
 }
 
-uint32_t fp8_scalar_amax_bf16(const uint16_t *x, size_t n, bool *nonfinite)
+void fp8_scalar_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite)
 {
-    uint32_t amax = 0;
-    for (size_t i = 0; i < n; i++) {
-        const uint32_t a = finite_abs_bits((uint32_t)x[i] << 16, nonfinite);
-        if (a > amax) amax = a;
+    for (size_t i = 0, g = 0, left = group; i < n; i++) {
+        amax_update((uint32_t)x[i] << 16, amax + g, nonfinite);
+        if (--left == 0) g++, left = group;
     }
-    return amax;
+}
+
+void fp8_scalar_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols)
+{
+    for (size_t c = 0; c < cols; c++)
+        for (size_t r = 0; r < rows; r++) dst[c * ldd + r] = src[r * lds + c];
 }
 
 const fp8_cpu_kernels fp8_cpu_kernels_scalar = {
@@ -122,4 +124,5 @@ const fp8_cpu_kernels fp8_cpu_kernels_scalar = {
     .scaled_decode_f32 = fp8_scalar_scaled_decode_f32,
     .amax_f32 = fp8_scalar_amax_f32,
     .amax_bf16 = fp8_scalar_amax_bf16,
+    .transpose_u8 = fp8_scalar_transpose_u8,
 };

@@ -1,7 +1,9 @@
 /* libfp8 internal: the table of CPU kernels, one per instruction set.
  * The scalar table is the reference; an ISA table points every entry it does
  * not optimize at the scalar kernel (BLIS: reference first, then overrides).
- * Kernels get validated arguments and never fail. */
+ * Kernels get validated arguments and never fail. They run under the
+ * default floating-point environment (round to nearest, no FTZ/DAZ): callers
+ * enter it with core/fpenv.h, once per thread and call. */
 #ifndef FP8_CPU_KERNELS_H
 #define FP8_CPU_KERNELS_H
 
@@ -24,21 +26,26 @@ typedef struct fp8_cpu_kernels {
     void (*decode_f16)(uint16_t *dst, const uint8_t *src, size_t n, const fp8_format_params *p);
     void (*decode_bf16)(uint16_t *dst, const uint8_t *src, size_t n, const fp8_format_params *p);
 
-    /* Quantization. q[i] = encode(x[i] * scale[i * scale_stride]), the product in FP32;
-     * scale_stride is 0 (one scale) or 1 (a scale per element). */
-    void (*scaled_encode_f32)(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_stride,
-                              const fp8_format_params *p, fp8_saturation sat);
-    void (*scaled_encode_bf16)(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_stride,
-                               const fp8_format_params *p, fp8_saturation sat);
+    /* Quantization. q[i] = encode(x[i] * scale[i / scale_group]), the product in FP32:
+     * scale_group 1 gives a scale per element, >= n one scale, bc one per block of bc.
+     * prefetch_bytes: how far ahead of the element being read to prefetch (the data the
+     * caller reads next), 0 for no prefetching. */
+    void (*scaled_encode_f32)(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
+                              const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes);
+    void (*scaled_encode_bf16)(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
+                               const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes);
     /* Stochastic rounding of x[i] * scale with the random bits of index first_index + i. */
     void (*scaled_encode_f32_sr)(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
                                  fp8_saturation sat, uint64_t seed, uint64_t first_index);
     /* x[i] = decode(q[i]) * scale_inv, the product in FP32. */
     void (*scaled_decode_f32)(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p);
-    /* The largest finite |x[i]| as FP32 bits (0 if none); sets *nonfinite when an element is NaN or
-     * infinite. With col_amax, also col_amax[i] = max(col_amax[i], that element's finite |x| bits). */
-    uint32_t (*amax_f32)(const float *x, size_t n, uint32_t *col_amax, bool *nonfinite);
-    uint32_t (*amax_bf16)(const uint16_t *x, size_t n, bool *nonfinite);
+    /* amax[g] = max(amax[g], the largest finite |x[i]| as FP32 bits) over each group g of `group`
+     * consecutive elements (group 1: per element; group >= n: one group); sets *nonfinite when an
+     * element is NaN or infinite. */
+    void (*amax_f32)(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
+    void (*amax_bf16)(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
+    /* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols. */
+    void (*transpose_u8)(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
 } fp8_cpu_kernels;
 
 extern const fp8_cpu_kernels fp8_cpu_kernels_scalar;
@@ -60,14 +67,15 @@ void fp8_scalar_encode_f32_sr(uint8_t *dst, const float *src, size_t n, const fp
 void fp8_scalar_decode_f32(float *dst, const uint8_t *src, size_t n, const fp8_format_params *p);
 void fp8_scalar_decode_f16(uint16_t *dst, const uint8_t *src, size_t n, const fp8_format_params *p);
 void fp8_scalar_decode_bf16(uint16_t *dst, const uint8_t *src, size_t n, const fp8_format_params *p);
-void fp8_scalar_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_stride,
-                                  const fp8_format_params *p, fp8_saturation sat);
-void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_stride,
-                                   const fp8_format_params *p, fp8_saturation sat);
+void fp8_scalar_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
+                                  const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes);
+void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
+                                   const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes);
 void fp8_scalar_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
                                      fp8_saturation sat, uint64_t seed, uint64_t first_index);
 void fp8_scalar_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p);
-uint32_t fp8_scalar_amax_f32(const float *x, size_t n, uint32_t *col_amax, bool *nonfinite);
-uint32_t fp8_scalar_amax_bf16(const uint16_t *x, size_t n, bool *nonfinite);
+void fp8_scalar_amax_f32(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
+void fp8_scalar_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
+void fp8_scalar_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
 
 #endif /* FP8_CPU_KERNELS_H */

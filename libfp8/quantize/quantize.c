@@ -21,6 +21,13 @@
 
 /* Below this many elements everything runs on the calling thread. */
 #define FP8_QUANT_PARALLEL_MIN ((size_t)1 << 18)
+/* Quantization works through a block row in chunks of whole blocks of about
+ * this many input bytes (so a chunk stays in L2 between its two passes), of at
+ * most FP8_QUANT_CHUNK_BLOCKS blocks. */
+#define FP8_QUANT_CHUNK_BYTES ((size_t)256 << 10)
+#define FP8_QUANT_CHUNK_BLOCKS 256
+/* A pass that streams through the whole input prefetches this far ahead. */
+#define FP8_STREAM_PREFETCH_ELEMENTS 1024
 /* Widest tile of the fused dual-orientation pass: its transpose buffer lives on the stack. */
 #define FP8_DUAL_MAX_TILE 256
 
@@ -94,45 +101,73 @@ static void atomic_max_u32(_Atomic uint32_t *target, uint32_t v)
     }
 }
 
-static uint32_t rows_amax(const quant_job *j, size_t r0, size_t r1, size_t c0, size_t c1, bool *nonfinite)
+/* amax[b] = max(amax[b], amax of block b's columns) over rows [r0, r1) and columns [c0, c1), c0 a block edge. */
+static void rows_amax(const quant_job *j, size_t r0, size_t r1, size_t c0, size_t c1, uint32_t *amax, bool *nonfinite)
 {
-    uint32_t m = 0;
     for (size_t r = r0; r < r1; r++) {
-        const uint32_t a = j->xf ? j->k->amax_f32(j->xf + r * j->ldx + c0, c1 - c0, NULL, nonfinite)
-                                 : j->k->amax_bf16(j->xb + r * j->ldx + c0, c1 - c0, nonfinite);
-        if (a > m) m = a;
+        if (j->xf)
+            j->k->amax_f32(j->xf + r * j->ldx + c0, c1 - c0, j->bc, amax, nonfinite);
+        else
+            j->k->amax_bf16(j->xb + r * j->ldx + c0, c1 - c0, j->bc, amax, nonfinite);
     }
-    return m;
 }
 
-static void encode_rows(const quant_job *j, size_t r0, size_t r1, size_t c0, size_t c1, float scale)
+/* Encodes columns [c0, c1) of rows [r0, r1); column c0 + i uses scale[i / j->bc]
+ * (c0 is a block edge). While it works it prefetches `ahead` elements further
+ * on: the data the caller reads next. */
+static void encode_rows(const quant_job *j, size_t r0, size_t r1, size_t c0, size_t c1, const float *scale,
+                        size_t ahead)
 {
+    const size_t prefetch_bytes = ahead * (j->xf ? sizeof(float) : sizeof(uint16_t));
     const size_t n = c1 - c0;
     for (size_t r = r0; r < r1; r++) {
         uint8_t *q = j->q + r * j->ldq + c0;
-        if (j->stochastic)
-            j->k->scaled_encode_f32_sr(q, j->xf + r * j->ldx + c0, n, scale, j->p, j->sat, j->seed,
-                                       j->offset + r * j->cols + c0);
-        else if (j->xf)
-            j->k->scaled_encode_f32(q, j->xf + r * j->ldx + c0, n, &scale, 0, j->p, j->sat);
-        else
-            j->k->scaled_encode_bf16(q, j->xb + r * j->ldx + c0, n, &scale, 0, j->p, j->sat);
+        if (j->stochastic) { /* one scale per call: split at block edges */
+            for (size_t c = c0; c < c1; c += j->bc) {
+                const size_t w = c1 - c < j->bc ? c1 - c : j->bc;
+                j->k->scaled_encode_f32_sr(j->q + r * j->ldq + c, j->xf + r * j->ldx + c, w,
+                                           scale[(c - c0) / j->bc], j->p, j->sat, j->seed,
+                                           j->offset + r * j->cols + c);
+            }
+        } else if (j->xf) {
+            j->k->scaled_encode_f32(q, j->xf + r * j->ldx + c0, n, scale, j->bc, j->p, j->sat, prefetch_bytes);
+        } else {
+            j->k->scaled_encode_bf16(q, j->xb + r * j->ldx + c0, n, scale, j->bc, j->p, j->sat, prefetch_bytes);
+        }
     }
 }
 
-/* Blocks [bi0, bi1) x [bj0, bj1), each read for its amax and then encoded. */
+/* Blocks [bi0, bi1) x [bj0, bj1). A block row is taken in chunks of whole
+ * blocks that fit in L2 together (FP8_QUANT_CHUNK_BYTES): one pass over the
+ * chunk's rows finds every block's amax (each row contributes a long
+ * contiguous run, which prefetchers follow), a second encodes the chunk from
+ * cache, one kernel call per row with a scale per block. */
 static void quantize_blocks(quant_job *j, size_t bi0, size_t bi1, size_t bj0, size_t bj1)
 {
+    uint32_t amax[FP8_QUANT_CHUNK_BLOCKS];
+    float scale[FP8_QUANT_CHUNK_BLOCKS];
+    const size_t elem = j->xf ? sizeof(float) : sizeof(uint16_t);
+    size_t per_chunk = FP8_QUANT_CHUNK_BYTES / (j->br * j->bc * elem);
+    if (per_chunk < 1) per_chunk = 1;
+    if (per_chunk > FP8_QUANT_CHUNK_BLOCKS) per_chunk = FP8_QUANT_CHUNK_BLOCKS;
     fp8_fpenv env;
     fp8_fpenv_enter(&env);
     bool nonfinite = false;
     for (size_t bi = bi0; bi < bi1; bi++) {
         const size_t r0 = bi * j->br, r1 = r0 + j->br < j->rows ? r0 + j->br : j->rows;
-        for (size_t bj = bj0; bj < bj1; bj++) {
-            const size_t c0 = bj * j->bc, c1 = c0 + j->bc < j->cols ? c0 + j->bc : j->cols;
-            const fp8_block_scale s = fp8_block_scale_of(rows_amax(j, r0, r1, c0, c1, &nonfinite), &j->rule);
-            j->scale_inv[bi * j->nbc + bj] = s.scale_inv;
-            encode_rows(j, r0, r1, c0, c1, s.scale);
+        for (size_t b0 = bj0; b0 < bj1; b0 += per_chunk) {
+            const size_t b1 = b0 + per_chunk < bj1 ? b0 + per_chunk : bj1;
+            const size_t c0 = b0 * j->bc, c1 = b1 * j->bc < j->cols ? b1 * j->bc : j->cols;
+            for (size_t b = b0; b < b1; b++) amax[b - b0] = 0;
+            rows_amax(j, r0, r1, c0, c1, amax, &nonfinite);
+            for (size_t b = b0; b < b1; b++) {
+                const fp8_block_scale s = fp8_block_scale_of(amax[b - b0], &j->rule);
+                j->scale_inv[bi * j->nbc + b] = s.scale_inv;
+                scale[b - b0] = s.scale;
+            }
+            /* while encoding, fetch the next chunk: further along these rows, or the next block row */
+            const size_t ahead = b1 < bj1 ? c1 - c0 : (r1 - r0) * j->ldx - c0;
+            encode_rows(j, r0, r1, c0, c1, scale, ahead);
         }
     }
     if (nonfinite) atomic_store_explicit(&j->nonfinite, true, memory_order_relaxed);
@@ -156,7 +191,9 @@ static void amax_rows_range(void *ctx, size_t b, size_t e)
 {
     quant_job *j = ctx;
     bool nonfinite = false;
-    atomic_max_u32(&j->amax, rows_amax(j, b, e, 0, j->cols, &nonfinite));
+    uint32_t amax = 0;
+    rows_amax(j, b, e, 0, j->cols, &amax, &nonfinite); /* one block: bc == cols */
+    atomic_max_u32(&j->amax, amax);
     if (nonfinite) atomic_store_explicit(&j->nonfinite, true, memory_order_relaxed);
 }
 
@@ -165,7 +202,7 @@ static void encode_rows_range(void *ctx, size_t b, size_t e)
     quant_job *j = ctx;
     fp8_fpenv env;
     fp8_fpenv_enter(&env);
-    encode_rows(j, b, e, 0, j->cols, j->fixed_scale);
+    encode_rows(j, b, e, 0, j->cols, &j->fixed_scale, FP8_STREAM_PREFETCH_ELEMENTS);
     fp8_fpenv_leave(&env);
 }
 
@@ -354,24 +391,28 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
         for (size_t bj = 0; bj < j->nbc; bj++) {
             const size_t c0 = bj * bc, w = j->cols - c0 < bc ? j->cols - c0 : bc;
             memset(col_amax, 0, w * sizeof col_amax[0]);
-            for (size_t r = 0; r < h; r++)
-                row_amax[r] = j->k->amax_f32(j->xf + (r0 + r) * j->ldx + c0, w, col_amax, &nonfinite);
+            for (size_t r = 0; r < h; r++) {
+                const float *xr = j->xf + (r0 + r) * j->ldx + c0;
+                row_amax[r] = 0;
+                j->k->amax_f32(xr, w, w, &row_amax[r], &nonfinite);
+                j->k->amax_f32(xr, w, 1, col_amax, &nonfinite);
+            }
             for (size_t c = 0; c < w; c++) {
                 const fp8_block_scale cs = fp8_block_scale_of(col_amax[c], &j->rule);
                 col_scale[c] = cs.scale;
                 d->scale_inv_t[(c0 + c) * d->nstrips + s] = cs.scale_inv;
             }
+            /* while encoding, fetch the next tile: to the right, or the start of the next strip */
+            const size_t ahead = bj + 1 < j->nbc ? w : bc * j->ldx - c0;
             for (size_t r = 0; r < h; r++) {
                 const float *xr = j->xf + (r0 + r) * j->ldx + c0;
                 const fp8_block_scale rs = fp8_block_scale_of(row_amax[r], &j->rule);
                 j->scale_inv[(r0 + r) * j->nbc + bj] = rs.scale_inv;
-                j->k->scaled_encode_f32(j->q + (r0 + r) * j->ldq + c0, xr, w, &rs.scale, 0, j->p, j->sat);
-                j->k->scaled_encode_f32(tile + r * bc, xr, w, col_scale, 1, j->p, j->sat);
+                j->k->scaled_encode_f32(j->q + (r0 + r) * j->ldq + c0, xr, w, &rs.scale, w, j->p, j->sat,
+                                        ahead * sizeof(float));
+                j->k->scaled_encode_f32(tile + r * bc, xr, w, col_scale, 1, j->p, j->sat, 0);
             }
-            for (size_t c = 0; c < w; c++) {
-                uint8_t *out = d->qt + (c0 + c) * d->ldqt + r0;
-                for (size_t r = 0; r < h; r++) out[r] = tile[r * bc + c];
-            }
+            j->k->transpose_u8(d->qt + c0 * d->ldqt + r0, d->ldqt, tile, bc, h, w);
         }
     }
     if (nonfinite) atomic_store_explicit(&d->base.nonfinite, true, memory_order_relaxed);

@@ -3,10 +3,10 @@
  * goes to the scalar kernel.
  *
  * The kernels use floating-point adds and multiplies whose results are exact
- * or whose rounding is the one we want, so they run under the default MXCSR
- * (round to nearest, no DAZ/FTZ, exceptions masked), set on entry and
- * restored on exit: a caller's FTZ/DAZ, rounding mode or unmasked exceptions
- * cannot change a result, and its sticky flags are left as they were.
+ * or whose rounding is the one we want, so, like every kernel, they run
+ * under the default floating-point environment that their callers set up
+ * (core/fpenv.h): a caller's FTZ/DAZ, rounding mode or unmasked exceptions
+ * cannot change a result.
  *
  * Each kernel is specialized per format (FP8_SPECIALIZE), so the format's
  * parameters are constants and tests for specials it lacks compile away. */
@@ -20,8 +20,6 @@
 #include "cpu/kernels.h"
 
 #define FP8_INLINE static inline __attribute__((always_inline))
-
-#define FP8_DEFAULT_MXCSR 0x1F80u
 
 /* Destinations this large bypass the caches with non-temporal stores, as
  * memcpy does: the output will not be read back before it is evicted, and a
@@ -122,19 +120,39 @@ FP8_INLINE __m256i load8_f16(const void *src)
 
 typedef __m256i (*load8_fn)(const void *);
 
-/* Encodes whole blocks of 32; returns how many elements it did. */
+/* How the scales of a scaled encode are laid out (see kernels.h's scale_group). */
+typedef enum { SCALES_NONE, SCALES_ONE, SCALES_PER_ELEMENT, SCALES_PER_GROUP_OF_8K } scale_layout;
+
+/* Encodes whole blocks of 32, each element times its scale unless SCALES_NONE;
+ * returns how many elements it did. With SCALES_PER_GROUP_OF_8K, scale_group is a
+ * multiple of 8, so each vector of 8 lies in one group. */
 FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, const unsigned char *src,
-                                      size_t elem_size, size_t n, load8_fn load8, fp8_saturation sat, bool stream)
+                                      size_t elem_size, size_t n, load8_fn load8, fp8_saturation sat, bool stream,
+                                      scale_layout layout, const float *scale, size_t scale_group,
+                                      size_t prefetch_bytes)
 {
     const nearest_consts k = nearest_consts_of(p, sat);
+    __m256 group_scale = _mm256_set1_ps(layout == SCALES_NONE ? 1.0f : scale[0]);
+    size_t group_end = scale_group; /* first element of the next group */
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
         const unsigned char *s = src + i * elem_size;
-        _mm_prefetch((const char *)s + FP8_PREFETCH_BYTES, _MM_HINT_T0);
-        _mm_prefetch((const char *)s + FP8_PREFETCH_BYTES + 64, _MM_HINT_T0);
-        store32_codes(dst + i, encode8_nearest(load8(s), p, &k), encode8_nearest(load8(s + 8 * elem_size), p, &k),
-                      encode8_nearest(load8(s + 16 * elem_size), p, &k),
-                      encode8_nearest(load8(s + 24 * elem_size), p, &k), stream);
+        _mm_prefetch((const char *)s + prefetch_bytes, _MM_HINT_T0);
+        _mm_prefetch((const char *)s + prefetch_bytes + 64, _MM_HINT_T0);
+        __m256i c[4];
+        for (size_t v = 0; v < 4; v++) {
+            __m256i bits = load8(s + 8 * v * elem_size);
+            if (layout == SCALES_PER_GROUP_OF_8K && i + 8 * v == group_end) {
+                group_scale = _mm256_set1_ps(scale[group_end / scale_group]);
+                group_end += scale_group;
+            }
+            if (layout != SCALES_NONE) {
+                const __m256 sv = layout == SCALES_PER_ELEMENT ? _mm256_loadu_ps(scale + i + 8 * v) : group_scale;
+                bits = _mm256_castps_si256(_mm256_mul_ps(_mm256_castsi256_ps(bits), sv));
+            }
+            c[v] = encode8_nearest(bits, p, &k);
+        }
+        store32_codes(dst + i, c[0], c[1], c[2], c[3], stream);
     }
     return i;
 }
@@ -147,16 +165,13 @@ FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, 
         const bool stream = n >= FP8_STREAM_MIN_BYTES;                                                        \
         const size_t head = stream ? stream_head(dst, 1, n) : 0;                                              \
         scalar_kernel(dst, src, head, p, sat);                                                                \
-        const unsigned mxcsr = _mm_getcsr();                                                                  \
-        _mm_setcsr(FP8_DEFAULT_MXCSR);                                                                        \
         size_t done = 0;                                                                                      \
         if (stream)                                                                                           \
             FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst + head, (const unsigned char *)(src + head),        \
-                           sizeof *src, n - head, load8, sat, true)                                           \
+                           sizeof *src, n - head, load8, sat, true, SCALES_NONE, NULL, 0, FP8_PREFETCH_BYTES) \
         else                                                                                                  \
             FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst, (const unsigned char *)src, sizeof *src, n, load8, \
-                           sat, false)                                                                        \
-        _mm_setcsr(mxcsr);                                                                                    \
+                           sat, false, SCALES_NONE, NULL, 0, FP8_PREFETCH_BYTES)                              \
         if (stream) _mm_sfence();                                                                             \
         done += head;                                                                                         \
         scalar_kernel(dst + done, src + done, n - done, p, sat);                                              \
@@ -165,6 +180,35 @@ FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, 
 FP8_DEFINE_AVX2_ENCODE(avx2_encode_f32, float, load8_f32, fp8_scalar_encode_f32)
 FP8_DEFINE_AVX2_ENCODE(avx2_encode_f16, uint16_t, load8_f16, fp8_scalar_encode_f16)
 FP8_DEFINE_AVX2_ENCODE(avx2_encode_bf16, uint16_t, load8_bf16, fp8_scalar_encode_bf16)
+
+#define FP8_SCALED_BODY(layout_value, load8)                                                             \
+    FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, q, (const unsigned char *)x, sizeof *x, n, load8, sat, false, \
+                   layout_value, scale, scale_group, prefetch_bytes)
+
+/* Quantization's encode: short rows, so no streaming stores. Groups that are
+ * not a multiple of 8 wide (odd block shapes) take the scalar kernel. */
+#define FP8_DEFINE_AVX2_SCALED_ENCODE(name, src_type, load8, scalar_kernel)                                 \
+    static void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,       \
+                     const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes)                 \
+    {                                                                                                       \
+        size_t done = 0;                                                                                    \
+        if (scale_group >= n)                                                                               \
+            FP8_SCALED_BODY(SCALES_ONE, load8)                                                                     \
+        else if (scale_group == 1)                                                                          \
+            FP8_SCALED_BODY(SCALES_PER_ELEMENT, load8)                                                             \
+        else if (scale_group % 8 == 0)                                                                      \
+            FP8_SCALED_BODY(SCALES_PER_GROUP_OF_8K, load8)                                                         \
+        /* the tail continues the same grouping: shift the scales to element `done` */                      \
+        const size_t skip = done / scale_group, into = done % scale_group;                                  \
+        if (into == 0)                                                                                      \
+            scalar_kernel(q + done, x + done, n - done, scale + skip, scale_group, p, sat, 0);              \
+        else                                                                                                \
+            for (size_t i = done; i < n; i++)                                                               \
+                scalar_kernel(q + i, x + i, 1, scale + i / scale_group, 1, p, sat, 0);                      \
+    }
+
+FP8_DEFINE_AVX2_SCALED_ENCODE(avx2_scaled_encode_f32, float, load8_f32, fp8_scalar_scaled_encode_f32)
+FP8_DEFINE_AVX2_SCALED_ENCODE(avx2_scaled_encode_bf16, uint16_t, load8_bf16, fp8_scalar_scaled_encode_bf16)
 
 /* ---- encoding, stochastic rounding -----------------------------------------------------------
  * fp8_round_magnitude() in 32-bit lanes, integers only: frac32 = floor(frac * 2^32) is exact for
@@ -207,19 +251,24 @@ FP8_INLINE __m256i lowbias32_8(__m256i x)
     return _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
 }
 
-/* One segment of indices that share their high 32 bits (so one key); whole blocks of 32. */
+/* One segment of indices that share their high 32 bits (so one key); whole blocks of 32.
+ * `scaled`: each element is first multiplied by `scale` in FP32. */
 FP8_INLINE size_t encode_stochastic_body(const fp8_format_params *p, uint8_t *dst, const float *src, size_t n,
-                                         fp8_saturation sat, fp8_sr_key key, uint32_t first_index_lo)
+                                         fp8_saturation sat, fp8_sr_key key, uint32_t first_index_lo, bool scaled,
+                                         float scale)
 {
     const __m256i clamp = _mm256_set1_epi32((int)p->max_code + (sat == FP8_SATFINITE ? 0 : 1));
     const __m256i k0 = _mm256_set1_epi32((int)key.k0), k1 = _mm256_set1_epi32((int)key.k1);
+    const __m256 vscale = _mm256_set1_ps(scale);
     __m256i index = _mm256_add_epi32(_mm256_set1_epi32((int)first_index_lo), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
         __m256i c[4];
         for (int v = 0; v < 4; v++) {
             const __m256i random = lowbias32_8(_mm256_add_epi32(lowbias32_8(_mm256_xor_si256(index, k0)), k1));
-            c[v] = encode8_stochastic(load8_f32(src + i + 8 * v), p, clamp, random);
+            __m256i bits = load8_f32(src + i + 8 * v);
+            if (scaled) bits = _mm256_castps_si256(_mm256_mul_ps(_mm256_castsi256_ps(bits), vscale));
+            c[v] = encode8_stochastic(bits, p, clamp, random);
             index = _mm256_add_epi32(index, _mm256_set1_epi32(8));
         }
         store32_codes(dst + i, c[0], c[1], c[2], c[3], false);
@@ -229,8 +278,9 @@ FP8_INLINE size_t encode_stochastic_body(const fp8_format_params *p, uint8_t *ds
 
 #define FP8_STOCHASTIC_BODY(params, done, ...) (*(done) = encode_stochastic_body(params, __VA_ARGS__))
 
-static void avx2_encode_f32_sr(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p,
-                               fp8_saturation sat, uint64_t seed, uint64_t offset)
+/* Walks segments of indices that share their high 32 bits (the key changes with them). */
+FP8_INLINE void stochastic_loop(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p,
+                                fp8_saturation sat, uint64_t seed, uint64_t offset, bool scaled, float scale)
 {
     for (size_t i = 0; i < n;) {
         const uint64_t index = offset + i;
@@ -238,10 +288,27 @@ static void avx2_encode_f32_sr(uint8_t *dst, const float *src, size_t n, const f
         const size_t segment = n - i > to_boundary ? (size_t)to_boundary : n - i;
         const fp8_sr_key key = fp8_sr_key_for(seed, (uint32_t)(index >> 32));
         size_t done = 0;
-        FP8_SPECIALIZE(p, FP8_STOCHASTIC_BODY, &done, dst + i, src + i, segment, sat, key, (uint32_t)index)
-        fp8_scalar_encode_f32_sr(dst + i + done, src + i + done, segment - done, p, sat, seed, index + done);
+        FP8_SPECIALIZE(p, FP8_STOCHASTIC_BODY, &done, dst + i, src + i, segment, sat, key, (uint32_t)index, scaled,
+                       scale)
+        if (scaled)
+            fp8_scalar_scaled_encode_f32_sr(dst + i + done, src + i + done, segment - done, scale, p, sat, seed,
+                                            index + done);
+        else
+            fp8_scalar_encode_f32_sr(dst + i + done, src + i + done, segment - done, p, sat, seed, index + done);
         i += segment;
     }
+}
+
+static void avx2_encode_f32_sr(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p,
+                               fp8_saturation sat, uint64_t seed, uint64_t offset)
+{
+    stochastic_loop(dst, src, n, p, sat, seed, offset, false, 1.0f);
+}
+
+static void avx2_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
+                                      fp8_saturation sat, uint64_t seed, uint64_t first_index)
+{
+    stochastic_loop(q, x, n, p, sat, seed, first_index, true, scale);
 }
 
 /* ---- decoding ----------------------------------------------------------------------------------
@@ -270,13 +337,18 @@ FP8_INLINE __m256 decode8_f32(const fp8_format_params *p, const uint8_t *src)
 }
 
 /* Two vectors of 32-bit values (each < 2^16) -> sixteen uint16 in order. */
-FP8_INLINE size_t decode_f32_body(const fp8_format_params *p, float *dst, const uint8_t *src, size_t n, bool stream)
+/* `scaled`: each value is then multiplied by scale_inv in FP32 (dequantization). */
+FP8_INLINE size_t decode_f32_body(const fp8_format_params *p, float *dst, const uint8_t *src, size_t n, bool stream,
+                                  bool scaled, float scale_inv)
 {
+    const __m256 s = _mm256_set1_ps(scale_inv);
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        store256(dst + i, _mm256_castps_si256(decode8_f32(p, src + i)), stream);
-        store256(dst + i + 8, _mm256_castps_si256(decode8_f32(p, src + i + 8)), stream);
-    }
+    for (; i + 16 <= n; i += 16)
+        for (int v = 0; v < 2; v++) {
+            __m256 f = decode8_f32(p, src + i + 8 * v);
+            if (scaled) f = _mm256_mul_ps(f, s);
+            store256(dst + i + 8 * v, _mm256_castps_si256(f), stream);
+        }
     return i;
 }
 
@@ -314,22 +386,128 @@ FP8_INLINE size_t decode_bf16_body(const fp8_format_params *p, uint16_t *dst, co
         const bool stream = n * sizeof *dst >= FP8_STREAM_MIN_BYTES;                              \
         const size_t head = stream ? stream_head(dst, sizeof *dst, n) : 0;                        \
         scalar_kernel(dst, src, head, p);                                                         \
-        const unsigned mxcsr = _mm_getcsr();                                                      \
-        _mm_setcsr(FP8_DEFAULT_MXCSR);                                                            \
         size_t done = 0;                                                                          \
         if (stream)                                                                               \
             FP8_SPECIALIZE(p, body, &done, dst + head, src + head, n - head, true)                \
         else                                                                                      \
             FP8_SPECIALIZE(p, body, &done, dst, src, n, false)                                    \
-        _mm_setcsr(mxcsr);                                                                        \
         if (stream) _mm_sfence();                                                                 \
         done += head;                                                                             \
         scalar_kernel(dst + done, src + done, n - done, p);                                       \
     }
 
-FP8_DEFINE_AVX2_DECODE(avx2_decode_f32, float, FP8_DECODE_BODY_F32, fp8_scalar_decode_f32)
+#define FP8_DECODE_BODY_F32_UNSCALED(params, done, ...) FP8_DECODE_BODY_F32(params, done, __VA_ARGS__, false, 1.0f)
+
+FP8_DEFINE_AVX2_DECODE(avx2_decode_f32, float, FP8_DECODE_BODY_F32_UNSCALED, fp8_scalar_decode_f32)
 FP8_DEFINE_AVX2_DECODE(avx2_decode_f16, uint16_t, FP8_DECODE_BODY_F16, fp8_scalar_decode_f16)
 FP8_DEFINE_AVX2_DECODE(avx2_decode_bf16, uint16_t, FP8_DECODE_BODY_BF16, fp8_scalar_decode_bf16)
+
+static void avx2_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p)
+{
+    size_t done = 0;
+    FP8_SPECIALIZE(p, FP8_DECODE_BODY_F32, &done, x, q, n, false, true, scale_inv)
+    fp8_scalar_scaled_decode_f32(x + done, q + done, n - done, scale_inv, p);
+}
+
+/* ---- amax ----------------------------------------------------------------------------------------
+ * |x| as integer bits orders like |x| for finite values; NaN and infinity sit at and above
+ * 0x7F800000, so they are masked out of the maximum and flagged. */
+FP8_INLINE __m256i finite_abs8(__m256i bits, __m256i *nonfinite)
+{
+    const __m256i a = _mm256_and_si256(bits, _mm256_set1_epi32(0x7FFFFFFF));
+    const __m256i finite = _mm256_cmpgt_epi32(_mm256_set1_epi32(0x7F800000), a);
+    *nonfinite = _mm256_or_si256(*nonfinite, _mm256_xor_si256(finite, _mm256_set1_epi32(-1)));
+    return _mm256_and_si256(a, finite);
+}
+
+FP8_INLINE uint32_t hmax_u32(__m256i v)
+{
+    __m128i m = _mm_max_epu32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0x4E));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0xB1));
+    return (uint32_t)_mm_cvtsi128_si32(m);
+}
+
+/* Per element (group 1), one group (group >= n) or groups of a multiple of 8; *done says how many
+ * elements it did, always whole groups (or a multiple of 16 for group 1). */
+FP8_INLINE void amax_body(const unsigned char *src, size_t elem_size, size_t n, size_t group, load8_fn load8,
+                          uint32_t *amax, bool *nonfinite, size_t *done)
+{
+    __m256i bad = _mm256_setzero_si256();
+    size_t i = 0;
+    if (group == 1) {
+        for (; i + 16 <= n; i += 16)
+            for (size_t v = 0; v < 16; v += 8) {
+                __m256i *acc = (__m256i *)(amax + i + v);
+                _mm256_storeu_si256(acc, _mm256_max_epu32(_mm256_loadu_si256(acc),
+                                                          finite_abs8(load8(src + (i + v) * elem_size), &bad)));
+            }
+    } else if (group >= n || group % 8 == 0) {
+        const size_t step = group >= n ? n : group;
+        for (size_t g = 0; i + step <= n && step >= 8; g++) {
+            __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+            size_t k = 0;
+            for (; k + 16 <= step; k += 16) {
+                _mm_prefetch((const char *)src + (i + k) * elem_size + FP8_PREFETCH_BYTES, _MM_HINT_T0);
+                acc0 = _mm256_max_epu32(acc0, finite_abs8(load8(src + (i + k) * elem_size), &bad));
+                acc1 = _mm256_max_epu32(acc1, finite_abs8(load8(src + (i + k + 8) * elem_size), &bad));
+            }
+            for (; k + 8 <= step; k += 8) acc0 = _mm256_max_epu32(acc0, finite_abs8(load8(src + (i + k) * elem_size), &bad));
+            const uint32_t m = hmax_u32(_mm256_max_epu32(acc0, acc1));
+            if (m > amax[g]) amax[g] = m;
+            i += k;
+            if (k < step) break; /* one group of n, not a multiple of 8: the scalar tail finishes it */
+        }
+    }
+    if (!_mm256_testz_si256(bad, bad)) *nonfinite = true;
+    *done = i;
+}
+
+/* The scalar tail continues where the vector body stopped, in the same group. */
+#define FP8_DEFINE_AVX2_AMAX(name, src_type, elem_size, load8, scalar_kernel)                                  \
+    static void name(const src_type *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite)             \
+    {                                                                                                        \
+        size_t done;                                                                                         \
+        amax_body((const unsigned char *)x, elem_size, n, group, load8, amax, nonfinite, &done);              \
+        const size_t g = group >= n ? 0 : done / group, into = group >= n ? done : done % group;             \
+        if (done < n) {                                                                                      \
+            /* finish the group in progress, then whole groups */                                            \
+            const size_t rest = into ? (group - into < n - done ? group - into : n - done) : 0;              \
+            scalar_kernel(x + done, rest, rest ? rest : 1, amax + g, nonfinite);                             \
+            scalar_kernel(x + done + rest, n - done - rest, group, amax + g + (into ? 1 : 0), nonfinite);    \
+        }                                                                                                    \
+    }
+
+FP8_DEFINE_AVX2_AMAX(avx2_amax_f32, float, 4, load8_f32, fp8_scalar_amax_f32)
+FP8_DEFINE_AVX2_AMAX(avx2_amax_bf16, uint16_t, 2, load8_bf16, fp8_scalar_amax_bf16)
+
+/* ---- byte transpose, in 8 x 8 tiles ---------------------------------------------------------------
+ * Interleaving bytes, then 16-bit pairs, then 32-bit quads of the rows gathers each column:
+ *   unpacklo_epi8(r0, r1)   = r0c0 r1c0 r0c1 r1c1 ... r0c7 r1c7
+ *   unpack*_epi16 of two    = r0..r3 of c0, c1, c2, c3 (lo) or c4..c7 (hi)
+ *   unpack*_epi32 of those  = r0..r7 of two columns: one 8-byte output row each. */
+static void avx2_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols)
+{
+    const size_t rows8 = rows & ~(size_t)7, cols8 = cols & ~(size_t)7;
+    for (size_t r = 0; r < rows8; r += 8)
+        for (size_t c = 0; c < cols8; c += 8) {
+            __m128i row[8];
+            for (int k = 0; k < 8; k++) row[k] = _mm_loadl_epi64((const __m128i *)(src + (r + k) * lds + c));
+            const __m128i s0 = _mm_unpacklo_epi8(row[0], row[1]), s1 = _mm_unpacklo_epi8(row[2], row[3]);
+            const __m128i s2 = _mm_unpacklo_epi8(row[4], row[5]), s3 = _mm_unpacklo_epi8(row[6], row[7]);
+            const __m128i t0 = _mm_unpacklo_epi16(s0, s1), t1 = _mm_unpackhi_epi16(s0, s1);
+            const __m128i t2 = _mm_unpacklo_epi16(s2, s3), t3 = _mm_unpackhi_epi16(s2, s3);
+            const __m128i cols_pairs[4] = {_mm_unpacklo_epi32(t0, t2), _mm_unpackhi_epi32(t0, t2),
+                                           _mm_unpacklo_epi32(t1, t3), _mm_unpackhi_epi32(t1, t3)};
+            for (int k = 0; k < 4; k++) {
+                _mm_storel_epi64((__m128i *)(dst + (c + 2 * k) * ldd + r), cols_pairs[k]);
+                _mm_storel_epi64((__m128i *)(dst + (c + 2 * k + 1) * ldd + r), _mm_unpackhi_epi64(cols_pairs[k], cols_pairs[k]));
+            }
+        }
+    /* the edges */
+    fp8_scalar_transpose_u8(dst + cols8 * ldd, ldd, src + cols8, lds, rows, cols - cols8);
+    fp8_scalar_transpose_u8(dst + rows8, ldd, src + rows8 * lds, lds, rows - rows8, cols8);
+}
 
 const fp8_cpu_kernels fp8_cpu_kernels_avx2 = {
     .isa = FP8_CPU_ISA_AVX2,
@@ -340,10 +518,11 @@ const fp8_cpu_kernels fp8_cpu_kernels_avx2 = {
     .decode_f32 = avx2_decode_f32,
     .decode_f16 = avx2_decode_f16,
     .decode_bf16 = avx2_decode_bf16,
-    .scaled_encode_f32 = fp8_scalar_scaled_encode_f32,
-    .scaled_encode_bf16 = fp8_scalar_scaled_encode_bf16,
-    .scaled_encode_f32_sr = fp8_scalar_scaled_encode_f32_sr,
-    .scaled_decode_f32 = fp8_scalar_scaled_decode_f32,
-    .amax_f32 = fp8_scalar_amax_f32,
-    .amax_bf16 = fp8_scalar_amax_bf16,
+    .scaled_encode_f32 = avx2_scaled_encode_f32,
+    .scaled_encode_bf16 = avx2_scaled_encode_bf16,
+    .scaled_encode_f32_sr = avx2_scaled_encode_f32_sr,
+    .scaled_decode_f32 = avx2_scaled_decode_f32,
+    .amax_f32 = avx2_amax_f32,
+    .amax_bf16 = avx2_amax_bf16,
+    .transpose_u8 = avx2_transpose_u8,
 };

@@ -5,7 +5,7 @@ files of each kind (written here with struct, no numpy needed), DeepSeek-V3
 FP8 weights, reproducible output and a quiet stderr when it is not a
 terminal.
 
-Usage: check_fp8_error.py PATH/TO/fp8-error"""
+Usage: fp8_error.py PATH/TO/fp8-error"""
 import csv
 import io
 import json
