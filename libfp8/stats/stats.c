@@ -16,7 +16,6 @@ typedef enum approx_kind { KIND_ZERO, KIND_SUBNORMAL, KIND_NORMAL, KIND_MAX_FINI
 typedef enum pair_storage { STORE_F32, STORE_F64, STORE_BF16, STORE_FP8 } pair_storage;
 
 typedef struct pair_source {
-    pair_storage storage;
     const void *ref, *approx;
     const uint8_t *codes;
     uint8_t code_kind[256]; /* STORE_FP8: approx_kind of every code */
@@ -25,11 +24,10 @@ typedef struct pair_source {
     double overflow_ratio;
 } pair_source;
 
-/* The sums of one block; blocks are added to the accumulator one at a time,
- * so rounding grows with the number of blocks, not of elements. */
-typedef struct block_sums {
-    double ref_sq, approx_sq, product, err_sq;
-} block_sums;
+/* Elements are accumulated in blocks of this many into a local accumulator
+ * (whose fields the compiler keeps in registers), merged into the caller's
+ * after each block: the FP64 sums' rounding grows with the number of blocks,
+ * not of elements. */
 #define STATS_BLOCK 4096
 
 #define BF16_MAX_FINITE 0x1.FEp127 /* 0x7F7F */
@@ -51,9 +49,10 @@ static inline approx_kind kind_of_value(double y, double min_normal, double max_
     return a == 0 ? KIND_ZERO : KIND_SUBNORMAL;
 }
 
-static inline void load_pair(const pair_source *s, size_t i, double *x, double *y, approx_kind *kind)
+static inline void load_pair(const pair_source *s, pair_storage storage, size_t i, double *x, double *y,
+                             approx_kind *kind)
 {
-    switch (s->storage) {
+    switch (storage) {
     case STORE_F32:
         *x = ((const float *)s->ref)[i];
         *y = ((const float *)s->approx)[i];
@@ -92,8 +91,7 @@ static inline int floor_log2(double a)
     return biased != 0 ? biased - 1023 : ilogb(a); /* FP64 subnormals: only from add_f64 */
 }
 
-static inline void add_pair(fp8_error_accum *acc, block_sums *s, double x, double y, approx_kind kind,
-                            double overflow_ratio)
+static inline void add_pair(fp8_error_accum *acc, double x, double y, approx_kind kind, double overflow_ratio)
 {
     if (!isfinite(x)) {
         if (isnan(x))
@@ -121,14 +119,14 @@ static inline void add_pair(fp8_error_accum *acc, block_sums *s, double x, doubl
     }
     acc->finite_count++;
     const double err = x - y, abs_err = fabs(err);
-    s->ref_sq += x * x;
-    s->approx_sq += y * y;
-    s->product += x * y;
-    s->err_sq += err * err;
+    acc->sum_ref_sq += x * x;
+    acc->sum_approx_sq += y * y;
+    acc->sum_product += x * y;
+    acc->sum_err_sq += err * err;
     if (abs_err > acc->max_abs_err) acc->max_abs_err = abs_err;
     if (ax != 0) {
-        const double rel = abs_err / ax;
-        if (rel > acc->max_rel_err) acc->max_rel_err = rel;
+        /* the division only when the maximum may move */
+        if (abs_err > acc->max_rel_err * ax) acc->max_rel_err = fmax(acc->max_rel_err, abs_err / ax);
         if (y == 0) acc->underflow_count++;
     }
     if (kind == KIND_SUBNORMAL)
@@ -137,24 +135,27 @@ static inline void add_pair(fp8_error_accum *acc, block_sums *s, double x, doubl
         acc->saturation_count++;
 }
 
-static void accumulate(fp8_error_accum *acc, const pair_source *src, size_t n)
+static void merge_into(fp8_error_accum *into, const fp8_error_accum *from);
+
+/* Inlined into each entry point with a constant storage, so that each gets
+ * a loop of its own. */
+static inline __attribute__((always_inline)) void accumulate(fp8_error_accum *acc, const pair_source *src,
+                                                             pair_storage storage, size_t n)
 {
     fp8_fpenv env;
     fp8_fpenv_enter(&env);
-    acc->count += n;
     for (size_t begin = 0; begin < n; begin += STATS_BLOCK) {
         const size_t end = n - begin < STATS_BLOCK ? n : begin + STATS_BLOCK;
-        block_sums s = {0, 0, 0, 0};
+        fp8_error_accum block;
+        fp8_error_accum_init(&block);
+        block.count = end - begin;
         for (size_t i = begin; i < end; i++) {
             double x, y;
             approx_kind kind;
-            load_pair(src, i, &x, &y, &kind);
-            add_pair(acc, &s, x, y, kind, src->overflow_ratio);
+            load_pair(src, storage, i, &x, &y, &kind);
+            add_pair(&block, x, y, kind, src->overflow_ratio);
         }
-        acc->sum_ref_sq += s.ref_sq;
-        acc->sum_approx_sq += s.approx_sq;
-        acc->sum_product += s.product;
-        acc->sum_err_sq += s.err_sq;
+        merge_into(acc, &block);
     }
     fp8_fpenv_leave(&env);
 }
@@ -175,27 +176,27 @@ static bool add_args_valid(const fp8_error_accum *acc, const void *ref, const vo
 fp8_status fp8_error_accum_add_f32(fp8_error_accum *acc, const float *ref, const float *approx, size_t n)
 {
     FP8_RETURN_IF(!add_args_valid(acc, ref, approx, n), FP8_ERR_INVALID_ARGUMENT);
-    const pair_source src = {.storage = STORE_F32, .ref = ref, .approx = approx,
+    const pair_source src = {.ref = ref, .approx = approx,
                              .overflow_ratio = overflow_ratio_of(FLT_MAX, FLT_MAX_EXP - 1, FLT_MANT_DIG - 1)};
-    accumulate(acc, &src, n);
+    accumulate(acc, &src, STORE_F32, n);
     return FP8_OK;
 }
 
 fp8_status fp8_error_accum_add_f64(fp8_error_accum *acc, const double *ref, const double *approx, size_t n)
 {
     FP8_RETURN_IF(!add_args_valid(acc, ref, approx, n), FP8_ERR_INVALID_ARGUMENT);
-    const pair_source src = {.storage = STORE_F64, .ref = ref, .approx = approx,
+    const pair_source src = {.ref = ref, .approx = approx,
                              .overflow_ratio = overflow_ratio_of(DBL_MAX, DBL_MAX_EXP - 1, DBL_MANT_DIG - 1)};
-    accumulate(acc, &src, n);
+    accumulate(acc, &src, STORE_F64, n);
     return FP8_OK;
 }
 
 fp8_status fp8_error_accum_add_bf16(fp8_error_accum *acc, const float *ref, const uint16_t *approx, size_t n)
 {
     FP8_RETURN_IF(!add_args_valid(acc, ref, approx, n), FP8_ERR_INVALID_ARGUMENT);
-    const pair_source src = {.storage = STORE_BF16, .ref = ref, .approx = approx,
+    const pair_source src = {.ref = ref, .approx = approx,
                              .overflow_ratio = overflow_ratio_of(BF16_MAX_FINITE, 127, 7)};
-    accumulate(acc, &src, n);
+    accumulate(acc, &src, STORE_BF16, n);
     return FP8_OK;
 }
 
@@ -210,20 +211,19 @@ fp8_status fp8_error_accum_add_fp8(fp8_error_accum *acc, const float *ref, const
         [FP8_CLASS_NORMAL] = KIND_NORMAL,     [FP8_CLASS_INFINITE] = KIND_NONFINITE,
         [FP8_CLASS_NAN] = KIND_NONFINITE,
     };
-    pair_source src = {.storage = STORE_FP8, .ref = ref, .approx = approx, .codes = codes,
+    pair_source src = {.ref = ref, .approx = approx, .codes = codes,
                        .overflow_ratio = overflow_ratio_of(info.max_finite, info.max_exponent, (int)info.mantissa_bits)};
     for (unsigned c = 0; c < 256; c++) {
         const fp8_value_class cls = fp8_classify((uint8_t)c, fmt);
         const bool is_max = cls == FP8_CLASS_NORMAL && (c & 0x7Fu) == info.max_finite_code;
         src.code_kind[c] = (uint8_t)(is_max ? KIND_MAX_FINITE : kind_of_class[cls]);
     }
-    accumulate(acc, &src, n);
+    accumulate(acc, &src, STORE_FP8, n);
     return FP8_OK;
 }
 
-fp8_status fp8_error_accum_merge(fp8_error_accum *into, const fp8_error_accum *from)
+static void merge_into(fp8_error_accum *into, const fp8_error_accum *from)
 {
-    FP8_RETURN_IF(!into || !from, FP8_ERR_INVALID_ARGUMENT);
     const fp8_error_accum b = *from; /* from may be into */
     into->count += b.count;
     into->finite_count += b.finite_count;
@@ -244,6 +244,12 @@ fp8_status fp8_error_accum_merge(fp8_error_accum *into, const fp8_error_accum *f
     into->amax = fmax(into->amax, b.amax);
     into->amin_nonzero = fmin(into->amin_nonzero, b.amin_nonzero);
     for (int i = 0; i < FP8_ERROR_HIST_BINS; i++) into->log2_hist[i] += b.log2_hist[i];
+}
+
+fp8_status fp8_error_accum_merge(fp8_error_accum *into, const fp8_error_accum *from)
+{
+    FP8_RETURN_IF(!into || !from, FP8_ERR_INVALID_ARGUMENT);
+    merge_into(into, from);
     return FP8_OK;
 }
 

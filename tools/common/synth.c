@@ -44,20 +44,37 @@ synth_spec synth_spec_init(synth_kind kind, uint64_t seed)
     return s;
 }
 
-static double llm_value(const synth_spec *s, size_t r, size_t c, uint64_t element)
+/* What an LLM-like tensor's column c carries, the same for every row. */
+typedef struct llm_channel {
+    double gain; /* exp(0.3 n_c), times channel_gain for an outlier channel */
+    double sign; /* of its massive activations */
+    bool outlier;
+} llm_channel;
+
+static llm_channel llm_channel_of(const synth_spec *s, size_t c)
 {
-    const double z = normal(s->seed, element);
-    const bool outlier_channel = uniform(s->seed ^ KEY_OUTLIER_CHANNEL, c) < s->outlier_channel_fraction;
-    if (outlier_channel && s->outlier_token_fraction > 0 &&
-        (r == 0 || uniform(s->seed ^ KEY_OUTLIER_TOKEN, r) < s->outlier_token_fraction)) {
-        const double sign = (fp8_sr_random_bits(s->seed ^ KEY_CHANNEL_SIGN, c) & 1) ? -1.0 : 1.0;
-        return s->sigma * s->token_gain * (1.0 + 0.1 * z) * sign;
-    }
-    const double gain = exp(0.3 * normal(s->seed ^ KEY_CHANNEL_GAIN, c)) * (outlier_channel ? s->channel_gain : 1.0);
-    return s->sigma * gain * z;
+    llm_channel ch;
+    ch.outlier = uniform(s->seed ^ KEY_OUTLIER_CHANNEL, c) < s->outlier_channel_fraction;
+    ch.gain = exp(0.3 * normal(s->seed ^ KEY_CHANNEL_GAIN, c)) * (ch.outlier ? s->channel_gain : 1.0);
+    ch.sign = (fp8_sr_random_bits(s->seed ^ KEY_CHANNEL_SIGN, c) & 1) ? -1.0 : 1.0;
+    return ch;
 }
 
-static double value(const synth_spec *s, size_t r, size_t c, uint64_t element)
+static bool llm_outlier_token(const synth_spec *s, size_t r)
+{
+    return s->outlier_token_fraction > 0 &&
+           (r == 0 || uniform(s->seed ^ KEY_OUTLIER_TOKEN, r) < s->outlier_token_fraction);
+}
+
+static double llm_value(const synth_spec *s, const llm_channel *ch, bool outlier_token, uint64_t element)
+{
+    const double z = normal(s->seed, element);
+    if (ch->outlier && outlier_token) return s->sigma * s->token_gain * (1.0 + 0.1 * z) * ch->sign;
+    return s->sigma * ch->gain * z;
+}
+
+/* One element of the kinds without per-channel structure. */
+static double value(const synth_spec *s, uint64_t element)
 {
     switch (s->kind) {
     case SYNTH_GAUSSIAN: return s->sigma * normal(s->seed, element);
@@ -77,16 +94,32 @@ static double value(const synth_spec *s, size_t r, size_t c, uint64_t element)
         }
         return s->sigma * normal(s->seed, base) / sqrt(chi2 / dof);
     }
-    case SYNTH_LLM: return llm_value(s, r, c, element);
+    case SYNTH_LLM: break; /* by channel groups, in synth_fill */
     }
     return 0;
 }
 
+/* LLM-like columns go in groups whose channel properties are computed once. */
+#define CHANNEL_GROUP 256
+
 void synth_fill(const synth_spec *spec, float *x, size_t row_begin, size_t row_end, size_t cols)
 {
-    for (size_t r = row_begin; r < row_end; r++)
-        for (size_t c = 0; c < cols; c++)
-            x[(r - row_begin) * cols + c] = (float)value(spec, r, c, (uint64_t)r * cols + c);
+    if (spec->kind != SYNTH_LLM) {
+        for (size_t r = row_begin; r < row_end; r++)
+            for (size_t c = 0; c < cols; c++) x[(r - row_begin) * cols + c] = (float)value(spec, (uint64_t)r * cols + c);
+        return;
+    }
+    llm_channel ch[CHANNEL_GROUP];
+    for (size_t c0 = 0; c0 < cols; c0 += CHANNEL_GROUP) {
+        const size_t nc = cols - c0 < CHANNEL_GROUP ? cols - c0 : CHANNEL_GROUP;
+        for (size_t k = 0; k < nc; k++) ch[k] = llm_channel_of(spec, c0 + k);
+        for (size_t r = row_begin; r < row_end; r++) {
+            const bool outlier_token = llm_outlier_token(spec, r);
+            for (size_t k = 0; k < nc; k++)
+                x[(r - row_begin) * cols + c0 + k] =
+                    (float)llm_value(spec, &ch[k], outlier_token, (uint64_t)r * cols + c0 + k);
+        }
+    }
 }
 
 static const char *const kind_names[SYNTH_KIND_COUNT] = {"gaussian", "laplace", "student-t", "llm"};
