@@ -261,37 +261,36 @@ static bool selected(const options *o, const tensor_entry *e, bool *matched)
     return false;
 }
 
-/* Lists every tensor to analyse, then notes the ones skipped on stderr.
+/* Lists every tensor to analyse in jobs, and those it cannot (empty, or not
+ * floating point) in skipped, noted on stderr once there is something to do.
  * Returns -1 to go on, else the exit status. */
-static int plan(const options *o, const tensor_file *files, job *jobs, size_t *njobs)
+static int plan(const options *o, const tensor_file *files, job *jobs, size_t *njobs, job *skipped)
 {
     bool matched[MAX_LIST] = {false};
-    size_t skipped = 0;
+    size_t nskipped = 0;
     *njobs = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t f = 0; f < o->ninputs; f++) {
-            for (size_t i = 0; i < files[f].count; i++) {
-                const tensor_entry *e = &files[f].entries[i];
-                if (e->name && (!selected(o, e, matched) || (o->nglobs == 0 && tensor_is_scale_inv(files, o->ninputs, e))))
-                    continue;
-                const bool skip = e->dtype == DTYPE_OTHER || e->count == 0;
-                if (pass == 0 && skip)
-                    skipped++;
-                else if (pass == 0)
-                    jobs[(*njobs)++] = (job){e->name ? e->name : o->inputs[f], o->inputs[f], f, e, -1};
-                else if (skip) /* the second pass, once there is something to do */
-                    fprintf(stderr, "%s: %s: skipping %s%s (%s)\n", tool, o->inputs[f], e->name ? "tensor " : "the data",
-                            e->name ? e->name : "", e->count == 0 ? "empty" : e->dtype_name);
-            }
+    for (size_t f = 0; f < o->ninputs; f++) {
+        for (size_t i = 0; i < files[f].count; i++) {
+            const tensor_entry *e = &files[f].entries[i];
+            if (e->name && (!selected(o, e, matched) || (o->nglobs == 0 && tensor_is_scale_inv(files, o->ninputs, e))))
+                continue;
+            const job j = {e->name ? e->name : o->inputs[f], o->inputs[f], f, e, -1};
+            if (e->dtype == DTYPE_OTHER || e->count == 0)
+                skipped[nskipped++] = j;
+            else
+                jobs[(*njobs)++] = j;
         }
-        if (pass == 1) break;
-        for (size_t g = 0; g < o->nglobs; g++)
-            if (!matched[g]) return cli_input_error(tool, "--tensor '%s' matches no tensor", o->globs[g]);
-        for (size_t s = 0; s < o->nsynthetic; s++)
-            jobs[(*njobs)++] = (job){synth_kind_name(o->synthetic[s]), "synthetic", 0, NULL, (int)o->synthetic[s]};
-        if (*njobs == 0)
-            return cli_input_error(tool, "no floating-point tensor to analyse (%zu empty or not floating point)", skipped);
     }
+    for (size_t g = 0; g < o->nglobs; g++)
+        if (!matched[g]) return cli_input_error(tool, "--tensor '%s' matches no tensor", o->globs[g]);
+    for (size_t s = 0; s < o->nsynthetic; s++)
+        jobs[(*njobs)++] = (job){synth_kind_name(o->synthetic[s]), "synthetic", 0, NULL, (int)o->synthetic[s]};
+    if (*njobs == 0)
+        return cli_input_error(tool, "no floating-point tensor to analyse (%zu empty or not floating point)", nskipped);
+    for (size_t k = 0; k < nskipped; k++)
+        fprintf(stderr, "%s: %s: skipping %s%s (%s)\n", tool, skipped[k].source, skipped[k].entry->name ? "tensor " : "the data",
+                skipped[k].entry->name ? skipped[k].entry->name : "",
+                skipped[k].entry->count == 0 ? "empty" : skipped[k].entry->dtype_name);
     return -1;
 }
 
@@ -499,7 +498,7 @@ static int load(const options *o, const tensor_file *files, const job *j, tensor
         t->ndim = 2, t->shape[0] = t->rows, t->shape[1] = t->cols;
         t->dtype = "f32";
         size_t n;
-        if (__builtin_mul_overflow(t->rows, t->cols, &n) || !(*x = malloc(n * sizeof **x)))
+        if (__builtin_mul_overflow(t->rows, t->cols, &n) || !(*x = calloc(n, sizeof **x)))
             return cli_input_error(tool, "synthetic %s: out of memory for %zu x %zu values", j->name, t->rows, t->cols);
         const synth_spec spec = synth_spec_init((synth_kind)j->synthetic, o->seed);
         synth_fill(&spec, *x, 0, t->rows, t->cols);
@@ -566,15 +565,10 @@ static int run(const options *o, tensor_file *files)
             }
     size_t max_jobs = o->nsynthetic;
     for (size_t f = 0; f < o->ninputs; f++) max_jobs += files[f].count;
-    job *jobs = malloc((max_jobs ? max_jobs : 1) * sizeof *jobs);
+    job *jobs = malloc((max_jobs ? max_jobs : 1) * sizeof *jobs), *skipped = malloc((max_jobs ? max_jobs : 1) * sizeof *jobs);
     recipe_result *results = malloc(nrecipes * sizeof *results);
-    if (!jobs || !results) {
-        free(jobs);
-        free(results);
-        return cli_input_error(tool, "out of memory");
-    }
     size_t njobs = 0;
-    int status = plan(o, files, jobs, &njobs);
+    int status = jobs && skipped && results ? plan(o, files, jobs, &njobs, skipped) : cli_input_error(tool, "out of memory");
     FILE *csv = NULL, *json = NULL;
     if (status < 0 && o->csv_path && !(csv = open_output(o->csv_path)))
         status = cli_input_error(tool, "cannot write '%s'", o->csv_path);
@@ -606,11 +600,11 @@ static int run(const options *o, tensor_file *files)
     }
     if (json && status < 0) fputs("\n]}\n", json);
     analysis_workspace_free(&w);
-    if (status < 0 && text && fflush(text) != 0) status = cli_input_error(tool, "cannot write the output");
     if (csv && csv != stdout && fclose(csv) != 0 && status < 0) status = cli_input_error(tool, "cannot write '%s'", o->csv_path);
     if (json && json != stdout && fclose(json) != 0 && status < 0) status = cli_input_error(tool, "cannot write '%s'", o->json_path);
     if (status < 0 && fflush(stdout) != 0) status = cli_input_error(tool, "cannot write the output");
     free(jobs);
+    free(skipped);
     free(results);
     return status < 0 ? FP8_EXIT_OK : status;
 }
