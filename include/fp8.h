@@ -10,6 +10,8 @@
 #include "fp8/convert.h"
 #include "fp8/cpu.h"
 #include "fp8/quantize.h"
+#include "fp8/gemm.h"
 #include "fp8/stats.h"
+#include "fp8/linear.h"
 
 #endif /* FP8_H */

@@ -7,6 +7,7 @@
  * columns; a single block (per tensor) is split by rows, with the amax
  * merged by an atomic maximum. Either way the bytes do not depend on the
  * split. Every worker runs under the default FP environment. */
+#include <math.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@
 /* Quantization works through a block row in chunks of whole blocks of about
  * this many input bytes (so a chunk stays in L2 between its two passes), of at
  * most FP8_QUANT_CHUNK_BLOCKS blocks. */
-#define FP8_QUANT_CHUNK_BYTES ((size_t)256 << 10)
+#define FP8_QUANT_CHUNK_BYTES ((size_t)1 << 20)
 #define FP8_QUANT_CHUNK_BLOCKS 256
 /* A pass that streams through the whole input prefetches this far ahead. */
 #define FP8_STREAM_PREFETCH_ELEMENTS 1024
@@ -206,8 +207,9 @@ static void encode_rows_range(void *ctx, size_t b, size_t e)
     fp8_fpenv_leave(&env);
 }
 
-static void run_job(quant_job *j)
+static fp8_status run_job(quant_job *j)
 {
+    if (j->rows == 0 || j->cols == 0) return FP8_OK;
     const bool large = j->rows * j->cols >= FP8_QUANT_PARALLEL_MIN;
     if (j->fixed_scale > 0.0f || (large && j->nbr == 1 && j->nbc == 1)) {
         fp8_parallel_for(j->rows, 1, large ? 2 : j->rows + 1, amax_rows_range, j);
@@ -225,13 +227,16 @@ static void run_job(quant_job *j)
     } else {
         fp8_parallel_for(j->nbc, 1, large ? 2 : j->nbc + 1, block_cols_range, j);
     }
+    return atomic_load(&j->nonfinite) ? FP8_ERR_NONFINITE : FP8_OK;
 }
 
-static fp8_status setup_job(quant_job *j, const fp8_quant_config *cfg, size_t rows, size_t cols, size_t ldx,
-                            size_t x_elem_size, const void *x, uint8_t *q, size_t ldq, const float *scale_inv)
+/* Checks the arguments and fills the job; x is FP32, or BF16 when bf16 is set. */
+static fp8_status setup_job(quant_job *j, const fp8_quant_config *cfg, const void *x, bool bf16, size_t rows,
+                            size_t cols, size_t ldx, uint8_t *q, size_t ldq, float *scale_inv)
 {
     FP8_FORWARD_IF_ERROR(check_config(cfg));
-    FP8_RETURN_IF(!matrix_valid(x, rows, cols, ldx, x_elem_size) || !matrix_valid(q, rows, cols, ldq, 1),
+    FP8_RETURN_IF(!matrix_valid(x, rows, cols, ldx, bf16 ? sizeof(uint16_t) : sizeof(float)) ||
+                      !matrix_valid(q, rows, cols, ldq, 1),
                   FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(rows > 0 && cols > 0 && fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols) == 0,
                   FP8_ERR_INVALID_ARGUMENT);
@@ -247,54 +252,42 @@ static fp8_status setup_job(quant_job *j, const fp8_quant_config *cfg, size_t ro
     j->bc = cfg->block_cols == 0 || cfg->block_cols > cols ? cols : cfg->block_cols;
     j->nbr = blocks_along(rows, cfg->block_rows);
     j->nbc = blocks_along(cols, cfg->block_cols);
+    if (bf16)
+        j->xb = x;
+    else
+        j->xf = x;
     j->ldx = ldx;
     j->q = q;
     j->ldq = ldq;
+    j->scale_inv = scale_inv;
     return FP8_OK;
-}
-
-static fp8_status finish_job(quant_job *j)
-{
-    return atomic_load(&j->nonfinite) ? FP8_ERR_NONFINITE : FP8_OK;
 }
 
 fp8_status fp8_quantize_f32(const fp8_quant_config *cfg, const float *x, size_t rows, size_t cols, size_t ldx,
                             uint8_t *q, size_t ldq, float *scale_inv)
 {
     quant_job j;
-    FP8_FORWARD_IF_ERROR(setup_job(&j, cfg, rows, cols, ldx, sizeof *x, x, q, ldq, scale_inv));
-    if (rows == 0 || cols == 0) return FP8_OK;
-    j.xf = x;
-    j.scale_inv = scale_inv;
-    run_job(&j);
-    return finish_job(&j);
+    FP8_FORWARD_IF_ERROR(setup_job(&j, cfg, x, false, rows, cols, ldx, q, ldq, scale_inv));
+    return run_job(&j);
 }
 
 fp8_status fp8_quantize_bf16(const fp8_quant_config *cfg, const uint16_t *x, size_t rows, size_t cols, size_t ldx,
                              uint8_t *q, size_t ldq, float *scale_inv)
 {
     quant_job j;
-    FP8_FORWARD_IF_ERROR(setup_job(&j, cfg, rows, cols, ldx, sizeof *x, x, q, ldq, scale_inv));
-    if (rows == 0 || cols == 0) return FP8_OK;
-    j.xb = x;
-    j.scale_inv = scale_inv;
-    run_job(&j);
-    return finish_job(&j);
+    FP8_FORWARD_IF_ERROR(setup_job(&j, cfg, x, true, rows, cols, ldx, q, ldq, scale_inv));
+    return run_job(&j);
 }
 
 fp8_status fp8_quantize_f32_sr(const fp8_quant_config *cfg, const float *x, size_t rows, size_t cols, size_t ldx,
                                uint8_t *q, size_t ldq, float *scale_inv, uint64_t seed, uint64_t offset)
 {
     quant_job j;
-    FP8_FORWARD_IF_ERROR(setup_job(&j, cfg, rows, cols, ldx, sizeof *x, x, q, ldq, scale_inv));
-    if (rows == 0 || cols == 0) return FP8_OK;
-    j.xf = x;
-    j.scale_inv = scale_inv;
+    FP8_FORWARD_IF_ERROR(setup_job(&j, cfg, x, false, rows, cols, ldx, q, ldq, scale_inv));
     j.stochastic = true;
     j.seed = seed;
     j.offset = offset;
-    run_job(&j);
-    return finish_job(&j);
+    return run_job(&j);
 }
 
 fp8_status fp8_quantize_f32_scaled(const fp8_quant_config *cfg, const float *x, size_t rows, size_t cols, size_t ldx,
@@ -305,15 +298,11 @@ fp8_status fp8_quantize_f32_scaled(const fp8_quant_config *cfg, const float *x, 
     per_tensor.block_rows = per_tensor.block_cols = 0;
     quant_job j;
     float unused_scale_inv;
-    FP8_FORWARD_IF_ERROR(setup_job(&j, &per_tensor, rows, cols, ldx, sizeof *x, x, q, ldq, &unused_scale_inv));
-    *amax_out = 0.0f;
-    if (rows == 0 || cols == 0) return FP8_OK;
-    j.xf = x;
-    j.scale_inv = &unused_scale_inv;
+    FP8_FORWARD_IF_ERROR(setup_job(&j, &per_tensor, x, false, rows, cols, ldx, q, ldq, &unused_scale_inv));
     j.fixed_scale = scale;
-    run_job(&j);
+    const fp8_status st = run_job(&j);
     *amax_out = fp8_f32_from_bits(atomic_load(&j.amax));
-    return finish_job(&j);
+    return st;
 }
 
 /* ---- dequantization ---- */
@@ -382,7 +371,7 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
     const size_t bc = j->bc;
     uint32_t col_amax[FP8_DUAL_MAX_TILE], row_amax[FP8_DUAL_MAX_TILE];
     float col_scale[FP8_DUAL_MAX_TILE];
-    uint8_t tile[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE];
+    uint8_t tile[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE], tile_t[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE];
     fp8_fpenv env;
     fp8_fpenv_enter(&env);
     bool nonfinite = false;
@@ -412,7 +401,10 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
                                         ahead * sizeof(float));
                 j->k->scaled_encode_f32(tile + r * bc, xr, w, col_scale, 1, j->p, j->sat, 0);
             }
-            j->k->transpose_u8(d->qt + c0 * d->ldqt + r0, d->ldqt, tile, bc, h, w);
+            /* transpose in cache, then write each output row whole: scattered 8-byte pieces of lines
+               a row apart would be evicted and fetched again before they are complete */
+            j->k->transpose_u8(tile_t, FP8_DUAL_MAX_TILE, tile, bc, h, w);
+            for (size_t c = 0; c < w; c++) memcpy(d->qt + (c0 + c) * d->ldqt + r0, tile_t + c * FP8_DUAL_MAX_TILE, h);
         }
     }
     if (nonfinite) atomic_store_explicit(&d->base.nonfinite, true, memory_order_relaxed);
@@ -424,21 +416,19 @@ fp8_status fp8_quantize_dual_f32(const fp8_quant_config *cfg, const float *x, si
                                  float *scale_inv_t)
 {
     dual_job d;
-    FP8_FORWARD_IF_ERROR(setup_job(&d.base, cfg, rows, cols, ldx, sizeof *x, x, q, ldq, scale_inv));
+    FP8_FORWARD_IF_ERROR(setup_job(&d.base, cfg, x, false, rows, cols, ldx, q, ldq, scale_inv));
     FP8_RETURN_IF(cfg->block_rows != 1 || cfg->block_cols == 0, FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(cfg->block_cols > FP8_DUAL_MAX_TILE, FP8_ERR_UNSUPPORTED);
     FP8_RETURN_IF(!matrix_valid(qt, cols, rows, ldqt, 1), FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(rows > 0 && cols > 0 && scale_inv_t == NULL, FP8_ERR_INVALID_ARGUMENT);
     if (rows == 0 || cols == 0) return FP8_OK;
-    d.base.xf = x;
-    d.base.scale_inv = scale_inv;
     d.base.bc = cfg->block_cols; /* the tile edge in both directions, also when wider than the matrix */
     d.qt = qt;
     d.ldqt = ldqt;
     d.nstrips = blocks_along(rows, cfg->block_cols);
     d.scale_inv_t = scale_inv_t;
     fp8_parallel_for(d.nstrips, 1, rows * cols >= FP8_QUANT_PARALLEL_MIN ? 2 : d.nstrips + 1, dual_strips_range, &d);
-    return finish_job(&d.base);
+    return atomic_load(&d.base.nonfinite) ? FP8_ERR_NONFINITE : FP8_OK;
 }
 
 /* ---- MX scale storage ---- */

@@ -4,7 +4,6 @@
 #ifndef FP8_QUANTIZE_SCALE_H
 #define FP8_QUANTIZE_SCALE_H
 
-#include <math.h>
 #include <stdint.h>
 
 #include "convert/reference.h"
@@ -21,39 +20,46 @@ typedef struct fp8_block_scale {
     float scale, scale_inv;
 } fp8_block_scale;
 
+/* 2^k as an FP32, exactly, for k in -149 .. 127. */
+static inline float fp8_pow2f(int k)
+{
+    return fp8_f32_from_bits(k >= -126 ? (uint32_t)(k + 127) << 23 : UINT32_C(1) << (k + 149));
+}
+
 static inline fp8_scale_rule fp8_scale_rule_of(const fp8_format_params *p, fp8_scale_mode mode, float amax_floor)
 {
     fp8_scale_rule r;
     r.mode = mode;
     r.fmax = fp8_f32_from_bits(fp8_decode_f32_bits((uint8_t)p->max_code, p));
     r.emax = (int)(p->max_code >> p->mantissa_bits) - p->bias;
-    const float lowest = ldexpf(r.fmax, -126);
+    const float lowest = r.fmax * fp8_pow2f(-126); /* exact: fmax is a few-bit normal */
     r.amax_min = amax_floor > lowest ? amax_floor : lowest;
     return r;
 }
 
-/* amax_bits: the block's largest finite |x| as FP32 bits. */
+/* amax_bits: the block's largest finite |x| as FP32 bits. After the floor,
+ * amax is a positive normal, so its exponent and mantissa fields give
+ * floor(log2 amax) and the power-of-two comparisons exactly. */
 static inline fp8_block_scale fp8_block_scale_of(uint32_t amax_bits, const fp8_scale_rule *r)
 {
     float amax = fp8_f32_from_bits(amax_bits);
     if (!(amax >= r->amax_min)) amax = r->amax_min;
+    const uint32_t ab = fp8_f32_bits(amax), fb = fp8_f32_bits(r->fmax);
+    const int ea = (int)(ab >> 23) - 127, ef = (int)(fb >> 23) - 127; /* floor(log2) of each */
     fp8_block_scale s;
-    int ef, ea;
     switch (r->mode) {
     case FP8_SCALE_POW2: {
-        /* the largest k with amax * 2^k <= fmax, exactly: fmax/amax = (mf/ma) * 2^(ef-ea), mf, ma in [0.5, 1) */
-        const float mf = frexpf(r->fmax, &ef), ma = frexpf(amax, &ea);
-        const int k = ef - ea - (mf < ma);
-        s.scale = ldexpf(1.0f, k);
-        s.scale_inv = ldexpf(1.0f, -k);
+        /* the largest k with amax * 2^k <= fmax: fmax/amax = (mf/ma) * 2^(ef-ea), mf, ma in [1, 2) */
+        const int k = ef - ea - ((fb & 0x7FFFFFu) < (ab & 0x7FFFFFu));
+        s.scale = fp8_pow2f(k);
+        s.scale_inv = fp8_pow2f(-k);
         break;
     }
     case FP8_SCALE_POW2_OCP_MX: {
-        (void)frexpf(amax, &ea); /* floor(log2 amax) = ea - 1 */
-        int e = ea - 1 - r->emax;
+        int e = ea - r->emax;
         e = e < -127 ? -127 : e > 127 ? 127 : e;
-        s.scale = ldexpf(1.0f, -e);
-        s.scale_inv = ldexpf(1.0f, e);
+        s.scale = fp8_pow2f(-e);
+        s.scale_inv = fp8_pow2f(e);
         break;
     }
     default:
