@@ -3,7 +3,7 @@
  * rounding against a reference written from the definition, the banded
  * measurement against one whole-tensor pass, block-shape names, and the
  * number and string writers. The fp8-error program itself is tested by
- * cli/fp8_error.py. */
+ * cli/fp8_error.sh. */
 #define _POSIX_C_SOURCE 200809L /* fmemopen */
 #include <check.h>
 #include <math.h>
