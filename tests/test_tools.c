@@ -83,6 +83,31 @@ START_TEST(synth_moments)
 }
 END_TEST
 
+/* "KIND+MEAN" shifts every value by MEAN and nothing else; bad names are refused. */
+START_TEST(synth_mean_shift)
+{
+    enum { R = 8, C = 300 };
+    static float plain[R * C], shifted[R * C];
+    for (int k = 0; k < SYNTH_KIND_COUNT; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s+1.5", synth_kind_name((synth_kind)k));
+        synth_spec spec, base;
+        ck_assert(synth_spec_parse(synth_kind_name((synth_kind)k), 5, &base) && base.mean == 0 && (int)base.kind == k);
+        ck_assert(synth_spec_parse(name, 5, &spec) && spec.mean == 1.5 && (int)spec.kind == k && spec.seed == 5);
+        synth_fill(&base, plain, 0, R, C);
+        synth_fill(&spec, shifted, 0, R, C);
+        /* (float)(1.5 + v) against (float)v + 1.5: two roundings at most one ulp of the sum apart */
+        for (int i = 0; i < R * C; i++)
+            ck_assert_msg(fabs((double)shifted[i] - ((double)plain[i] + 1.5)) <= 1e-6 * (1.5 + fabs((double)plain[i])),
+                          "%s [%d]: %a vs %a + 1.5", name, i, (double)shifted[i], (double)plain[i]);
+    }
+    static const char *const bad[] = {"gaussian+", "gaussian+x", "gaussian+-1", "gaussian+1e3", "cauchy+1", "+1",
+                                      "gaussian+1+2", "gaussian 1", ""};
+    synth_spec spec;
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) ck_assert_msg(!synth_spec_parse(bad[k], 1, &spec), "'%s'", bad[k]);
+}
+END_TEST
+
 /* LLM-like activations: token 0 and the outlier channels carry the massive
  * values; everything else is of order sigma. */
 START_TEST(synth_llm_outliers)
@@ -256,6 +281,9 @@ static Suite *tools_suite(void)
     tc = tcase_create("synth_moments");
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, synth_moments);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("synth_mean_shift");
+    tcase_add_test(tc, synth_mean_shift);
     suite_add_tcase(s, tc);
     tc = tcase_create("synth_llm_outliers");
     tcase_add_test(tc, synth_llm_outliers);

@@ -2,8 +2,7 @@
  * (format x block scaling x scale mode), with BF16's own error on the same
  * tensor beside it. Inputs are .npy, safetensors (DeepSeek-V3 FP8 weights
  * dequantized first), raw data, or built-in synthetic tensors. */
-#define _POSIX_C_SOURCE 200809L /* fnmatch, isatty */
-#include <fnmatch.h>
+#define _POSIX_C_SOURCE 200809L /* isatty */
 #include <locale.h>
 #include <math.h>
 #include <stddef.h>
@@ -15,7 +14,7 @@
 #include "common/analysis.h"
 #include "common/cli.h"
 #include "common/emit.h"
-#include "common/synth.h"
+#include "common/inputs.h"
 #include "fp8.h"
 #include "io/tensor_file.h"
 
@@ -37,7 +36,8 @@ static void usage(FILE *out)
             "  --tensor GLOB       only the safetensors tensors whose names match GLOB (repeatable)\n"
             "  --dtype TYPE        raw data's type: f32, f64, f16, bf16, e4m3, e5m2\n"
             "  --shape DIMS        raw data's shape, e.g. 4096x7168\n"
-            "  --synthetic KIND    built-in seeded data: gaussian, laplace, student-t, llm (repeatable)\n"
+            "  --synthetic KIND    built-in seeded data: gaussian, laplace, student-t, llm (repeatable);\n"
+            "                      KIND+MEAN adds MEAN to every value (gaussian+1: N(1, 1))\n"
             "  --rows N, --cols N  its size (default 1024 x 4096: tokens x channels for llm)\n"
             "  --seed N            its seed (default 1)\n"
             "Recipes (comma-separated lists):\n"
@@ -67,16 +67,8 @@ typedef struct recipe {
 } recipe;
 
 typedef struct options {
-    const char *globs[MAX_LIST];
-    size_t nglobs;
-    const char *inputs[MAX_LIST];
-    size_t ninputs;
-    synth_kind synthetic[MAX_LIST];
-    size_t nsynthetic;
-    size_t synth_rows, synth_cols;
-    uint64_t seed;
-    bool have_raw, quiet;
-    raw_layout raw;
+    input_options in;
+    bool quiet;
     fp8_format formats[MAX_LIST];
     size_t nformats;
     scaling_choice scalings[MAX_LIST];
@@ -86,31 +78,6 @@ typedef struct options {
     fp8_saturation saturation;
     const char *csv_path, *json_path;
 } options;
-
-/* Splits a comma-separated list, calling parse on each item; false (and a
- * usage message) on an empty or bad item or too many. */
-static bool parse_list(const char *option, const char *text, size_t *count, bool (*parse)(const char *, void *, size_t),
-                       void *out)
-{
-    char item[128];
-    const char *p = text;
-    *count = 0;
-    for (;;) {
-        const size_t len = strcspn(p, ",");
-        if (len == 0 || len >= sizeof item || *count == MAX_LIST) {
-            cli_usage_error(tool, "%s: bad list '%s'", option, text);
-            return false;
-        }
-        memcpy(item, p, len);
-        item[len] = '\0';
-        if (!parse(item, out, (*count)++)) {
-            cli_usage_error(tool, "%s: unknown value '%s'", option, item);
-            return false;
-        }
-        if (p[len] == '\0') return true;
-        p += len + 1;
-    }
-}
 
 static bool parse_format_item(const char *s, void *out, size_t i) { return fp8_format_from_name(s, (fp8_format *)out + i) == FP8_OK; }
 static bool parse_scaling_item(const char *s, void *out, size_t i) { return scaling_parse(s, (scaling_choice *)out + i); }
@@ -127,47 +94,22 @@ static bool parse_mode_item(const char *s, void *out, size_t i)
     return true;
 }
 
-static bool parse_size(const char *s, uint64_t *v)
-{
-    char *end;
-    if (*s < '0' || *s > '9') return false;
-    *v = strtoull(s, &end, 10);
-    return *end == '\0';
-}
-
-/* "4096x7168" (or with commas) into a raw layout's shape. */
-static bool parse_shape(const char *s, raw_layout *raw)
-{
-    raw->ndim = 0;
-    for (const char *p = s;;) {
-        char *end;
-        if (raw->ndim == TENSOR_MAX_DIMS || *p < '0' || *p > '9') return false;
-        raw->shape[raw->ndim++] = strtoull(p, &end, 10);
-        if (*end == '\0') return true;
-        if (*end != 'x' && *end != ',') return false;
-        p = end + 1;
-    }
-}
-
-/* Returns -1 to go on, else the exit status. */
+/* Returns FP8_CONTINUE to go on, else the exit status. */
 static int parse_args(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
-    o->synth_rows = 1024;
-    o->synth_cols = 4096;
-    o->seed = 1;
+    input_options_init(&o->in);
     o->formats[0] = FP8_E4M3, o->formats[1] = FP8_E5M2, o->nformats = 2;
     static const char *const default_scalings[] = {"tensor", "row", "1x128", "128x128", "mx32"};
     for (size_t k = 0; k < 5; k++) scaling_parse(default_scalings[k], &o->scalings[k]);
     o->nscalings = 5;
     o->modes[0] = -1, o->nmodes = 1;
     o->saturation = FP8_SATFINITE;
-    bool have_dtype = false, have_shape = false, options_done = false;
+    bool options_done = false;
     for (int a = 1; a < argc; a++) {
         const char *arg = argv[a];
         if (options_done || arg[0] != '-') {
-            if (o->ninputs == MAX_LIST) return cli_usage_error(tool, "more than %d inputs", MAX_LIST);
-            o->inputs[o->ninputs++] = arg;
+            if (input_add_path(tool, &o->in, arg) != FP8_CONTINUE) return FP8_EXIT_USAGE;
             continue;
         }
         if (strcmp(arg, "--") == 0) {
@@ -186,42 +128,23 @@ static int parse_args(int argc, char **argv, options *o)
             o->quiet = true;
             continue;
         }
-        static const char *const with_value[] = {"--tensor", "--dtype", "--shape", "--synthetic", "--rows",
-                                                 "--cols", "--seed", "--format", "--scaling", "--scale-mode",
+        const int taken = input_option(tool, &o->in, argc, argv, &a);
+        if (taken == FP8_CONTINUE) continue;
+        if (taken != 0) return taken;
+        static const char *const with_value[] = {"--format", "--scaling", "--scale-mode",
                                                  "--saturation", "--csv", "--json"};
         size_t k = 0;
         while (k < sizeof with_value / sizeof with_value[0] && strcmp(arg, with_value[k]) != 0) k++;
         if (k == sizeof with_value / sizeof with_value[0]) return cli_usage_error(tool, "unknown option '%s'", arg);
         if (a + 1 == argc) return cli_usage_error(tool, "%s needs a value", arg);
         const char *v = argv[++a];
-        uint64_t n;
-        if (strcmp(arg, "--tensor") == 0) {
-            if (o->nglobs == MAX_LIST) return cli_usage_error(tool, "more than %d --tensor patterns", MAX_LIST);
-            o->globs[o->nglobs++] = v;
-        } else if (strcmp(arg, "--dtype") == 0) {
-            if (!tensor_dtype_from_name(v, &o->raw.dtype))
-                return cli_usage_error(tool, "--dtype: unknown type '%s' (f32, f64, f16, bf16, e4m3, e5m2)", v);
-            have_dtype = true;
-        } else if (strcmp(arg, "--shape") == 0) {
-            if (!parse_shape(v, &o->raw)) return cli_usage_error(tool, "--shape: expected sizes like 4096x7168, not '%s'", v);
-            have_shape = true;
-        } else if (strcmp(arg, "--synthetic") == 0) {
-            if (o->nsynthetic == MAX_LIST) return cli_usage_error(tool, "more than %d --synthetic inputs", MAX_LIST);
-            if (!synth_kind_from_name(v, &o->synthetic[o->nsynthetic++]))
-                return cli_usage_error(tool, "--synthetic: unknown kind '%s' (gaussian, laplace, student-t, llm)", v);
-        } else if (strcmp(arg, "--rows") == 0 || strcmp(arg, "--cols") == 0) {
-            if (!parse_size(v, &n) || n == 0 || n > ((uint64_t)1 << 32))
-                return cli_usage_error(tool, "%s: expected a size from 1 to 2^32, not '%s'", arg, v);
-            *(strcmp(arg, "--rows") == 0 ? &o->synth_rows : &o->synth_cols) = (size_t)n;
-        } else if (strcmp(arg, "--seed") == 0) {
-            if (!parse_size(v, &o->seed)) return cli_usage_error(tool, "--seed: expected a number, not '%s'", v);
-        } else if (strcmp(arg, "--format") == 0) {
-            if (!parse_list(arg, v, &o->nformats, parse_format_item, o->formats)) return FP8_EXIT_USAGE;
+        if (strcmp(arg, "--format") == 0) {
+            if (!cli_parse_list(tool, arg, v, MAX_LIST, &o->nformats, parse_format_item, o->formats)) return FP8_EXIT_USAGE;
         } else if (strcmp(arg, "--scaling") == 0) {
-            if (!parse_list(arg, v, &o->nscalings, parse_scaling_item, o->scalings)) return FP8_EXIT_USAGE;
+            if (!cli_parse_list(tool, arg, v, MAX_LIST, &o->nscalings, parse_scaling_item, o->scalings)) return FP8_EXIT_USAGE;
         } else if (strcmp(arg, "--scale-mode") == 0) {
             if (strcmp(v, "all") == 0) v = "f32,pow2,mx";
-            if (!parse_list(arg, v, &o->nmodes, parse_mode_item, o->modes)) return FP8_EXIT_USAGE;
+            if (!cli_parse_list(tool, arg, v, MAX_LIST, &o->nmodes, parse_mode_item, o->modes)) return FP8_EXIT_USAGE;
         } else if (strcmp(arg, "--saturation") == 0) {
             if (strcmp(v, "satfinite") != 0 && strcmp(v, "nosat") != 0)
                 return cli_usage_error(tool, "--saturation: expected satfinite or nosat, not '%s'", v);
@@ -232,66 +155,11 @@ static int parse_args(int argc, char **argv, options *o)
             o->json_path = v;
         }
     }
-    if (have_dtype != have_shape) return cli_usage_error(tool, "raw data needs both --dtype and --shape");
-    o->have_raw = have_dtype;
-    if (o->ninputs == 0 && o->nsynthetic == 0) return cli_usage_error(tool, "no input (give files or --synthetic KIND)");
+    if (input_options_check(tool, &o->in) != FP8_CONTINUE) return FP8_EXIT_USAGE;
+    if (o->in.npaths == 0 && o->in.nsynthetic == 0) return cli_usage_error(tool, "no input (give files or --synthetic KIND)");
     if (o->csv_path && o->json_path && strcmp(o->csv_path, "-") == 0 && strcmp(o->json_path, "-") == 0)
         return cli_usage_error(tool, "--csv and --json cannot both go to stdout");
-    return -1;
-}
-
-/* ---- the tensors ---- */
-
-typedef struct job {
-    const char *name, *source;
-    size_t file;               /* files[file] and entry, or */
-    const tensor_entry *entry;
-    int synthetic;             /* a synth_kind, or -1 */
-} job;
-
-static bool selected(const options *o, const tensor_entry *e, bool *matched)
-{
-    if (o->nglobs == 0) return true;
-    for (size_t g = 0; g < o->nglobs; g++) {
-        if (fnmatch(o->globs[g], e->name, 0) == 0) {
-            matched[g] = true;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Lists every tensor to analyse in jobs, and those it cannot (empty, or not
- * floating point) in skipped, noted on stderr once there is something to do.
- * Returns -1 to go on, else the exit status. */
-static int plan(const options *o, const tensor_file *files, job *jobs, size_t *njobs, job *skipped)
-{
-    bool matched[MAX_LIST] = {false};
-    size_t nskipped = 0;
-    *njobs = 0;
-    for (size_t f = 0; f < o->ninputs; f++) {
-        for (size_t i = 0; i < files[f].count; i++) {
-            const tensor_entry *e = &files[f].entries[i];
-            if (e->name && (!selected(o, e, matched) || (o->nglobs == 0 && tensor_is_scale_inv(files, o->ninputs, e))))
-                continue;
-            const job j = {e->name ? e->name : o->inputs[f], o->inputs[f], f, e, -1};
-            if (e->dtype == DTYPE_OTHER || e->count == 0)
-                skipped[nskipped++] = j;
-            else
-                jobs[(*njobs)++] = j;
-        }
-    }
-    for (size_t g = 0; g < o->nglobs; g++)
-        if (!matched[g]) return cli_input_error(tool, "--tensor '%s' matches no tensor", o->globs[g]);
-    for (size_t s = 0; s < o->nsynthetic; s++)
-        jobs[(*njobs)++] = (job){synth_kind_name(o->synthetic[s]), "synthetic", 0, NULL, (int)o->synthetic[s]};
-    if (*njobs == 0)
-        return cli_input_error(tool, "no floating-point tensor to analyse (%zu empty or not floating point)", nskipped);
-    for (size_t k = 0; k < nskipped; k++)
-        fprintf(stderr, "%s: %s: skipping %s%s (%s)\n", tool, skipped[k].source, skipped[k].entry->name ? "tensor " : "the data",
-                skipped[k].entry->name ? skipped[k].entry->name : "",
-                skipped[k].entry->count == 0 ? "empty" : skipped[k].entry->dtype_name);
-    return -1;
+    return FP8_CONTINUE;
 }
 
 /* ---- results and their output ---- */
@@ -302,12 +170,8 @@ typedef struct recipe_result {
 } recipe_result;
 
 typedef struct tensor_result {
-    const job *job;
-    const char *dtype;
-    bool dequantized;
-    unsigned ndim;
-    uint64_t shape[TENSOR_MAX_DIMS];
-    size_t rows, cols;
+    const input_tensor *in;
+    input_matrix m; /* the values, shape and type */
     fp8_error_accum bf16_acc; /* its reference side describes the input: histogram, amax */
     fp8_error_stats bf16;
     recipe_result *results;
@@ -347,9 +211,9 @@ static void shape_text(const tensor_result *t, char *buf, size_t cap)
 {
     size_t len = 0;
     buf[0] = '\0';
-    for (unsigned k = 0; k < t->ndim && len < cap; k++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%llu", k ? "x" : "", (unsigned long long)t->shape[k]);
-    if (t->ndim == 0) snprintf(buf, cap, "scalar");
+    for (unsigned k = 0; k < t->m.ndim && len < cap; k++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%llu", k ? "x" : "", (unsigned long long)t->m.shape[k]);
+    if (t->m.ndim == 0) snprintf(buf, cap, "scalar");
 }
 
 static void csv_header(FILE *f)
@@ -368,10 +232,10 @@ static void csv_rows(FILE *f, const tensor_result *t)
     shape_text(t, shape, sizeof shape);
     for (size_t r = 0; r < t->nresults; r++) {
         const recipe *rc = t->results[r].recipe;
-        emit_csv_field(f, t->job->name);
+        emit_csv_field(f, t->in->name);
         fputc(',', f);
-        emit_csv_field(f, t->job->source);
-        fprintf(f, ",%s,%d,%s,%zu,%zu,%llu,%llu,%llu,", t->dtype, t->dequantized, shape, t->rows, t->cols,
+        emit_csv_field(f, t->in->source);
+        fprintf(f, ",%s,%d,%s,%zu,%zu,%llu,%llu,%llu,", t->m.dtype, t->m.dequantized, shape, t->m.rows, t->m.cols,
                 (unsigned long long)t->bf16.count, (unsigned long long)t->bf16.nan_count,
                 (unsigned long long)t->bf16.inf_count);
         emit_number(f, t->bf16.amax, false);
@@ -405,14 +269,14 @@ static void json_stats(FILE *f, const fp8_error_stats *s)
 static void json_tensor(FILE *f, const tensor_result *t, bool first)
 {
     fprintf(f, "%s\n    {\"name\": ", first ? "" : ",");
-    emit_json_string(f, t->job->name);
+    emit_json_string(f, t->in->name);
     fputs(", \"source\": ", f);
-    emit_json_string(f, t->job->source);
-    fprintf(f, ", \"dtype\": \"%s\", \"dequantized\": %s, \"shape\": [", t->dtype, t->dequantized ? "true" : "false");
-    for (unsigned k = 0; k < t->ndim; k++) fprintf(f, "%s%llu", k ? ", " : "", (unsigned long long)t->shape[k]);
+    emit_json_string(f, t->in->source);
+    fprintf(f, ", \"dtype\": \"%s\", \"dequantized\": %s, \"shape\": [", t->m.dtype, t->m.dequantized ? "true" : "false");
+    for (unsigned k = 0; k < t->m.ndim; k++) fprintf(f, "%s%llu", k ? ", " : "", (unsigned long long)t->m.shape[k]);
     fprintf(f, "], \"rows\": %zu, \"cols\": %zu,\n     \"input\": {\"count\": %llu, \"nonzero_count\": %llu, "
                "\"nan_count\": %llu, \"inf_count\": %llu, \"amax\": ",
-            t->rows, t->cols, (unsigned long long)t->bf16.count, (unsigned long long)t->bf16.nonzero_count,
+            t->m.rows, t->m.cols, (unsigned long long)t->bf16.count, (unsigned long long)t->bf16.nonzero_count,
             (unsigned long long)t->bf16.nan_count, (unsigned long long)t->bf16.inf_count);
     emit_number(f, t->bf16.amax, true);
     fputs(", \"amin_nonzero\": ", f);
@@ -468,8 +332,8 @@ static void text_tensor(FILE *f, const tensor_result *t)
 {
     char shape[256];
     shape_text(t, shape, sizeof shape);
-    fprintf(f, "\n%s  (%s, %s%s, %s)\n", t->job->name, t->job->source, t->dtype,
-            t->dequantized ? " dequantized with its scale_inv" : "", shape);
+    fprintf(f, "\n%s  (%s, %s%s, %s)\n", t->in->name, t->in->source, t->m.dtype,
+            t->m.dequantized ? " dequantized with its scale_inv" : "", shape);
     fprintf(f, "  %llu values, amax %.4g, smallest |x| %.4g, dynamic range %.1f binades, %llu NaN, %llu Inf\n",
             (unsigned long long)t->bf16.count, t->bf16.amax, t->bf16.amin_nonzero, t->bf16.dynamic_range_binades,
             (unsigned long long)t->bf16.nan_count, (unsigned long long)t->bf16.inf_count);
@@ -490,57 +354,29 @@ static void progress(bool on, size_t tensor, size_t ntensors, const char *name, 
     if (on) fprintf(stderr, "\r\033[K%s: [%zu/%zu] %.40s: %s", tool, tensor + 1, ntensors, name, what);
 }
 
-/* Loads or generates job j's matrix. */
-static int load(const options *o, const tensor_file *files, const job *j, tensor_result *t, float **x)
-{
-    if (j->synthetic >= 0) {
-        t->rows = o->synth_rows, t->cols = o->synth_cols;
-        t->ndim = 2, t->shape[0] = t->rows, t->shape[1] = t->cols;
-        t->dtype = "f32";
-        size_t n;
-        if (__builtin_mul_overflow(t->rows, t->cols, &n) || !(*x = calloc(n, sizeof **x)))
-            return cli_input_error(tool, "synthetic %s: out of memory for %zu x %zu values", j->name, t->rows, t->cols);
-        const synth_spec spec = synth_spec_init((synth_kind)j->synthetic, o->seed);
-        synth_fill(&spec, *x, 0, t->rows, t->cols);
-        return -1;
-    }
-    const tensor_entry *e = j->entry;
-    uint64_t rows, cols;
-    tensor_entry_matrix(e, &rows, &cols);
-    t->rows = (size_t)rows, t->cols = (size_t)cols;
-    t->ndim = e->ndim;
-    memcpy(t->shape, e->shape, sizeof t->shape);
-    t->dtype = e->dtype_name;
-    tensor_error err;
-    const fp8_status st = tensor_load_matrix(files, o->ninputs, j->file, e, x, &t->dequantized, &err);
-    if (st != FP8_OK)
-        return cli_input_error(tool, "%s%s%s: %s", j->source, e->name ? ": " : "", e->name ? e->name : "", err.message);
-    return -1;
-}
-
-static int analyse(const recipe *recipes, size_t nrecipes, const float *x, tensor_result *t,
+static int analyse(const recipe *recipes, size_t nrecipes, tensor_result *t,
                    analysis_workspace *w, bool show, size_t index, size_t ntensors)
 {
     fp8_status st;
-    progress(show, index, ntensors, t->job->name, "bf16");
+    progress(show, index, ntensors, t->in->name, "bf16");
     fp8_error_accum_init(&t->bf16_acc);
-    if ((st = analysis_bf16(x, t->rows * t->cols, w, &t->bf16_acc)) != FP8_OK)
-        return cli_input_error(tool, "%s: %s", t->job->name, fp8_status_string(st));
+    if ((st = analysis_bf16(t->m.x, t->m.rows * t->m.cols, w, &t->bf16_acc)) != FP8_OK)
+        return cli_input_error(tool, "%s: %s", t->in->name, fp8_status_string(st));
     fp8_error_accum_finalize(&t->bf16_acc, &t->bf16);
     for (size_t r = 0; r < nrecipes; r++) {
         char what[96];
         snprintf(what, sizeof what, "%s %s %s (%zu/%zu)", fp8_format_name(recipes[r].cfg.format),
                  recipes[r].scaling_label, scale_mode_name(recipes[r].cfg.scale_mode), r + 1, nrecipes);
-        progress(show, index, ntensors, t->job->name, what);
+        progress(show, index, ntensors, t->in->name, what);
         fp8_error_accum acc;
         fp8_error_accum_init(&acc);
-        if ((st = analysis_fp8(x, t->rows, t->cols, &recipes[r].cfg, w, &acc)) != FP8_OK)
-            return cli_input_error(tool, "%s: %s", t->job->name, fp8_status_string(st));
+        if ((st = analysis_fp8(t->m.x, t->m.rows, t->m.cols, &recipes[r].cfg, w, &acc)) != FP8_OK)
+            return cli_input_error(tool, "%s: %s", t->in->name, fp8_status_string(st));
         t->results[r].recipe = &recipes[r];
         fp8_error_accum_finalize(&acc, &t->results[r].stats);
     }
     t->nresults = nrecipes;
-    return -1;
+    return FP8_CONTINUE;
 }
 
 static FILE *open_output(const char *path)
@@ -548,7 +384,7 @@ static FILE *open_output(const char *path)
     return strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
 }
 
-static int run(const options *o, tensor_file *files)
+static int run(const options *o, const input_set *in)
 {
     /* every recipe: format x scaling x mode */
     static recipe recipes[MAX_LIST * MAX_LIST];
@@ -563,12 +399,8 @@ static int run(const options *o, tensor_file *files)
                 r->cfg.saturation = o->saturation;
                 r->scaling_label = o->scalings[s].label;
             }
-    size_t max_jobs = o->nsynthetic;
-    for (size_t f = 0; f < o->ninputs; f++) max_jobs += files[f].count;
-    job *jobs = malloc((max_jobs ? max_jobs : 1) * sizeof *jobs), *skipped = malloc((max_jobs ? max_jobs : 1) * sizeof *jobs);
     recipe_result *results = malloc(nrecipes * sizeof *results);
-    size_t njobs = 0;
-    int status = jobs && skipped && results ? plan(o, files, jobs, &njobs, skipped) : cli_input_error(tool, "out of memory");
+    int status = results ? FP8_CONTINUE : cli_input_error(tool, "out of memory");
     FILE *csv = NULL, *json = NULL;
     if (status < 0 && o->csv_path && !(csv = open_output(o->csv_path)))
         status = cli_input_error(tool, "cannot write '%s'", o->csv_path);
@@ -582,16 +414,15 @@ static int run(const options *o, tensor_file *files)
         if (json) fprintf(json, "{\"tool\": \"fp8-error\", \"libfp8\": \"%s\", \"tensors\": [", fp8_version_string());
         if (text)
             fprintf(text, "fp8-error (libfp8 %s): tensors %zu, recipes %zu, %s; BF16 = round to nearest even\n",
-                    fp8_version_string(), njobs, nrecipes, o->saturation == FP8_NOSAT ? "nosat" : "satfinite");
+                    fp8_version_string(), in->ntensors, nrecipes, o->saturation == FP8_NOSAT ? "nosat" : "satfinite");
     }
     analysis_workspace w = {0};
-    for (size_t i = 0; status < 0 && i < njobs; i++) {
-        tensor_result t = {.job = &jobs[i], .results = results};
-        float *x = NULL;
-        progress(show, i, njobs, jobs[i].name, "loading");
-        status = load(o, files, &jobs[i], &t, &x);
-        if (status < 0) status = analyse(recipes, nrecipes, x, &t, &w, show, i, njobs);
-        free(x);
+    for (size_t i = 0; status < 0 && i < in->ntensors; i++) {
+        tensor_result t = {.in = &in->tensors[i], .results = results};
+        progress(show, i, in->ntensors, in->tensors[i].name, "loading");
+        status = input_load(tool, &o->in, in, i, &t.m);
+        if (status < 0) status = analyse(recipes, nrecipes, &t, &w, show, i, in->ntensors);
+        free(t.m.x);
         if (show) fputs("\r\033[K", stderr);
         if (status >= 0) break;
         if (text) text_tensor(text, &t);
@@ -603,8 +434,6 @@ static int run(const options *o, tensor_file *files)
     if (csv && csv != stdout && fclose(csv) != 0 && status < 0) status = cli_input_error(tool, "cannot write '%s'", o->csv_path);
     if (json && json != stdout && fclose(json) != 0 && status < 0) status = cli_input_error(tool, "cannot write '%s'", o->json_path);
     if (status < 0 && fflush(stdout) != 0) status = cli_input_error(tool, "cannot write the output");
-    free(jobs);
-    free(skipped);
     free(results);
     return status < 0 ? FP8_EXIT_OK : status;
 }
@@ -615,16 +444,9 @@ int main(int argc, char **argv)
     static options o;
     int status = parse_args(argc, argv, &o);
     if (status >= 0) return status;
-    static tensor_file files[MAX_LIST];
-    size_t opened = 0;
-    for (; opened < o.ninputs && status < 0; opened++) {
-        tensor_error err;
-        if (tensor_file_open(&files[opened], o.inputs[opened], o.have_raw ? &o.raw : NULL, &err) != FP8_OK) {
-            status = cli_input_error(tool, "%s: %s", o.inputs[opened], err.message);
-            break;
-        }
-    }
-    if (status < 0) status = run(&o, files);
-    for (size_t f = 0; f < opened; f++) tensor_file_close(&files[f]);
+    static input_set in;
+    status = input_set_open(tool, &o.in, &in);
+    if (status < 0) status = run(&o, &in);
+    input_set_close(&in);
     return status;
 }

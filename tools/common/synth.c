@@ -4,6 +4,7 @@
 #include "synth.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fp8/convert.h" /* fp8_sr_random_bits */
@@ -35,6 +36,7 @@ synth_spec synth_spec_init(synth_kind kind, uint64_t seed)
         .kind = kind,
         .seed = seed,
         .sigma = 1.0,
+        .mean = 0.0,
         .dof = 3,
         .outlier_channel_fraction = 1.0 / 128,
         .channel_gain = 20.0,
@@ -106,7 +108,8 @@ void synth_fill(const synth_spec *spec, float *x, size_t row_begin, size_t row_e
 {
     if (spec->kind != SYNTH_LLM) {
         for (size_t r = row_begin; r < row_end; r++)
-            for (size_t c = 0; c < cols; c++) x[(r - row_begin) * cols + c] = (float)value(spec, (uint64_t)r * cols + c);
+            for (size_t c = 0; c < cols; c++)
+                x[(r - row_begin) * cols + c] = (float)(spec->mean + value(spec, (uint64_t)r * cols + c));
         return;
     }
     llm_channel ch[CHANNEL_GROUP];
@@ -117,7 +120,7 @@ void synth_fill(const synth_spec *spec, float *x, size_t row_begin, size_t row_e
             const bool outlier_token = llm_outlier_token(spec, r);
             for (size_t k = 0; k < nc; k++)
                 x[(r - row_begin) * cols + c0 + k] =
-                    (float)llm_value(spec, &ch[k], outlier_token, (uint64_t)r * cols + c0 + k);
+                    (float)(spec->mean + llm_value(spec, &ch[k], outlier_token, (uint64_t)r * cols + c0 + k));
         }
     }
 }
@@ -135,4 +138,23 @@ bool synth_kind_from_name(const char *name, synth_kind *kind)
         }
     }
     return false;
+}
+
+bool synth_spec_parse(const char *text, uint64_t seed, synth_spec *out)
+{
+    char kind_name[32];
+    const size_t len = strcspn(text, "+");
+    synth_kind kind;
+    if (len >= sizeof kind_name) return false;
+    memcpy(kind_name, text, len);
+    kind_name[len] = '\0';
+    if (!synth_kind_from_name(kind_name, &kind)) return false;
+    *out = synth_spec_init(kind, seed);
+    if (text[len] == '\0') return true;
+    /* "+MEAN": digits with at most one decimal point */
+    const char *m = text + len + 1;
+    char *end;
+    if (!((*m >= '0' && *m <= '9') || *m == '.') || strspn(m, "0123456789.") != strlen(m)) return false;
+    out->mean = strtod(m, &end);
+    return *end == '\0' && end != m && isfinite(out->mean);
 }

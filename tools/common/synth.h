@@ -29,6 +29,7 @@ typedef struct synth_spec {
     synth_kind kind;
     uint64_t seed;
     double sigma;
+    double mean;                     /* added to every element (positive-mean data: "gaussian+1") */
     unsigned dof;                    /* Student-t degrees of freedom (>= 1) */
     double outlier_channel_fraction; /* SYNTH_LLM */
     double channel_gain;
@@ -36,7 +37,7 @@ typedef struct synth_spec {
     double token_gain;
 } synth_spec;
 
-/* Defaults: sigma 1, dof 3, 1/128 outlier channels with gain 20, 1/512
+/* Defaults: sigma 1, mean 0, dof 3, 1/128 outlier channels with gain 20, 1/512
  * outlier tokens (and token 0) with gain 500. */
 synth_spec synth_spec_init(synth_kind kind, uint64_t seed);
 
@@ -47,5 +48,10 @@ void synth_fill(const synth_spec *spec, float *x, size_t row_begin, size_t row_e
 /* "gaussian", "laplace", "student-t", "llm". */
 const char *synth_kind_name(synth_kind kind);
 bool synth_kind_from_name(const char *name, synth_kind *kind);
+
+/* A spec from its name, "KIND" or "KIND+MEAN" (MEAN a non-negative decimal,
+ * e.g. "gaussian+1" for N(1, 1)), with the other parameters at their
+ * defaults; false when the text is neither. */
+bool synth_spec_parse(const char *text, uint64_t seed, synth_spec *out);
 
 #endif
