@@ -210,6 +210,48 @@ START_TEST(analysis_bands_equal_whole)
 }
 END_TEST
 
+/* A fixed scale: each value x becomes ref_decode(ref_encode(x * s)) / s (the
+ * independent reference conversion), in both formats and saturation modes,
+ * with s = 1 (a plain cast) and s = 2^-5: the figures of analysis_fp8_scaled
+ * equal those of the reference pairs. */
+START_TEST(analysis_fixed_scale)
+{
+    enum { R = 200, C = 300 };
+    static float x[R * C], y[R * C];
+    static uint8_t q[R * C];
+    synth_spec spec = synth_spec_init(SYNTH_STUDENT_T, 9);
+    spec.sigma = 64; /* reaches past E4M3's range, and into its subnormals */
+    synth_fill(&spec, x, 0, R, C);
+    static const fp8_format formats[] = {FP8_E4M3, FP8_E5M2};
+    static const float scales[] = {1.0f, 0x1p-5f};
+    analysis_workspace w = {0};
+    for (int f = 0; f < 2; f++) {
+        for (int sat = 0; sat < 2; sat++) {
+            for (int s = 0; s < 2; s++) {
+                for (int i = 0; i < R * C; i++) {
+                    q[i] = ref_encode((double)x[i] * scales[s], formats[f], sat ? FP8_NOSAT : FP8_SATFINITE);
+                    y[i] = (float)(ref_decode(q[i], formats[f]) / scales[s]);
+                }
+                fp8_error_accum got, want;
+                fp8_error_accum_init(&got);
+                fp8_error_accum_init(&want);
+                ck_assert_int_eq(analysis_fp8_scaled(x, R, C, formats[f], sat ? FP8_NOSAT : FP8_SATFINITE, scales[s], &w, &got),
+                                 FP8_OK);
+                ck_assert_int_eq(fp8_error_accum_add_fp8(&want, x, q, formats[f], y, R * C), FP8_OK);
+                ck_assert_uint_eq(got.underflow_count, want.underflow_count);
+                ck_assert_uint_eq(got.saturation_count, want.saturation_count);
+                ck_assert_uint_eq(got.subnormal_count, want.subnormal_count);
+                ck_assert_uint_eq(got.approx_nan_count + got.approx_inf_count, want.approx_nan_count + want.approx_inf_count);
+                ck_assert(got.max_abs_err == want.max_abs_err);
+                ck_assert(got.sum_err_sq == want.sum_err_sq || fabs(got.sum_err_sq / want.sum_err_sq - 1) < 1e-12);
+                if (f == 0 && s == 0) ck_assert(got.saturation_count > 0 && got.subnormal_count > 0);
+            }
+        }
+    }
+    analysis_workspace_free(&w);
+}
+END_TEST
+
 START_TEST(scaling_names)
 {
     static const struct { const char *text; size_t br, bc; } good[] = {
@@ -294,6 +336,9 @@ static Suite *tools_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("analysis_bands_equal_whole");
     tcase_add_test(tc, analysis_bands_equal_whole);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("analysis_fixed_scale");
+    tcase_add_test(tc, analysis_fixed_scale);
     suite_add_tcase(s, tc);
     tc = tcase_create("scaling_names");
     tcase_add_test(tc, scaling_names);

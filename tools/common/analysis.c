@@ -89,30 +89,62 @@ static bool reserve(void **buf, size_t *cap, size_t n, size_t size)
     return true;
 }
 
-fp8_status analysis_fp8(const float *x, size_t rows, size_t cols, const fp8_quant_config *cfg,
-                        analysis_workspace *w, fp8_error_accum *acc)
+/* Dequantizes w->q (quantized from x with cfg, scales in w->scale_inv) band by
+ * band and adds every (x, dequantized) pair to acc. */
+static fp8_status accumulate_bands(const float *x, size_t rows, size_t cols, const fp8_quant_config *cfg,
+                                   analysis_workspace *w, fp8_error_accum *acc)
 {
-    size_t n;
-    if (fp8_mul_overflows(rows, cols, &n)) return FP8_ERR_INVALID_ARGUMENT;
-    if (n == 0) return FP8_OK;
-    const size_t nscales = fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols);
-    /* bands of whole block rows, so each band's scales are one contiguous run */
-    size_t band_rows = BAND_VALUES / cols ? BAND_VALUES / cols : 1;
-    if (cfg->block_rows) band_rows = (band_rows + cfg->block_rows - 1) / cfg->block_rows * cfg->block_rows;
-    if (band_rows > rows) band_rows = rows;
-    if (!reserve((void **)&w->q, &w->q_cap, n, 1) || !reserve((void **)&w->scale_inv, &w->scale_cap, nscales, sizeof(float)) ||
-        !reserve((void **)&w->band, &w->band_cap, band_rows * cols, sizeof(float)))
-        return FP8_ERR_OUT_OF_MEMORY;
-    fp8_status st = fp8_quantize_f32(cfg, x, rows, cols, cols, w->q, cols, w->scale_inv);
-    if (st != FP8_OK && st != FP8_ERR_NONFINITE) return st;
     const size_t scales_per_block_row = fp8_scale_count(1, cols, 1, cfg->block_cols);
-    for (size_t r0 = 0; r0 < rows; r0 += band_rows) {
-        const size_t nr = rows - r0 < band_rows ? rows - r0 : band_rows;
+    for (size_t r0 = 0; r0 < rows; r0 += w->band_rows) {
+        const size_t nr = rows - r0 < w->band_rows ? rows - r0 : w->band_rows;
         const float *scale_inv = w->scale_inv + (cfg->block_rows ? r0 / cfg->block_rows * scales_per_block_row : 0);
         FP8_FORWARD_IF_ERROR(fp8_dequantize_f32(cfg, w->q + r0 * cols, nr, cols, cols, scale_inv, w->band, cols));
         FP8_FORWARD_IF_ERROR(fp8_error_accum_add_fp8(acc, x + r0 * cols, w->q + r0 * cols, cfg->format, w->band, nr * cols));
     }
     return FP8_OK;
+}
+
+/* Sizes the workspace for x (rows x cols) under cfg; *n is rows * cols. */
+static fp8_status prepare(size_t rows, size_t cols, const fp8_quant_config *cfg, analysis_workspace *w, size_t *n)
+{
+    if (fp8_mul_overflows(rows, cols, n)) return FP8_ERR_INVALID_ARGUMENT;
+    if (*n == 0) return FP8_OK;
+    const size_t nscales = fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols);
+    /* bands of whole block rows, so each band's scales are one contiguous run */
+    size_t band_rows = BAND_VALUES / cols ? BAND_VALUES / cols : 1;
+    if (cfg->block_rows) band_rows = (band_rows + cfg->block_rows - 1) / cfg->block_rows * cfg->block_rows;
+    if (band_rows > rows) band_rows = rows;
+    w->band_rows = band_rows;
+    if (!reserve((void **)&w->q, &w->q_cap, *n, 1) || !reserve((void **)&w->scale_inv, &w->scale_cap, nscales, sizeof(float)) ||
+        !reserve((void **)&w->band, &w->band_cap, band_rows * cols, sizeof(float)))
+        return FP8_ERR_OUT_OF_MEMORY;
+    return FP8_OK;
+}
+
+fp8_status analysis_fp8(const float *x, size_t rows, size_t cols, const fp8_quant_config *cfg,
+                        analysis_workspace *w, fp8_error_accum *acc)
+{
+    size_t n;
+    FP8_FORWARD_IF_ERROR(prepare(rows, cols, cfg, w, &n));
+    if (n == 0) return FP8_OK;
+    const fp8_status st = fp8_quantize_f32(cfg, x, rows, cols, cols, w->q, cols, w->scale_inv);
+    if (st != FP8_OK && st != FP8_ERR_NONFINITE) return st;
+    return accumulate_bands(x, rows, cols, cfg, w, acc);
+}
+
+fp8_status analysis_fp8_scaled(const float *x, size_t rows, size_t cols, fp8_format format, fp8_saturation saturation,
+                               float scale, analysis_workspace *w, fp8_error_accum *acc)
+{
+    fp8_quant_config cfg = fp8_quant_config_init(format, 0, 0);
+    cfg.saturation = saturation;
+    size_t n;
+    float amax;
+    FP8_FORWARD_IF_ERROR(prepare(rows, cols, &cfg, w, &n));
+    if (n == 0) return FP8_OK;
+    const fp8_status st = fp8_quantize_f32_scaled(&cfg, x, rows, cols, cols, scale, w->q, cols, &amax);
+    if (st != FP8_OK && st != FP8_ERR_NONFINITE) return st;
+    w->scale_inv[0] = 1.0f / scale;
+    return accumulate_bands(x, rows, cols, &cfg, w, acc);
 }
 
 fp8_status analysis_bf16(const float *x, size_t n, analysis_workspace *w, fp8_error_accum *acc)

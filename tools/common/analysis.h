@@ -34,6 +34,7 @@ typedef struct analysis_workspace {
     float *scale_inv, *band;
     uint16_t *bf16;
     size_t q_cap, scale_cap, band_cap, bf16_cap;
+    size_t band_rows; /* of the measurement under way */
 } analysis_workspace;
 void analysis_workspace_free(analysis_workspace *w);
 
@@ -42,6 +43,11 @@ void analysis_workspace_free(analysis_workspace *w);
  * input (it is counted by the statistics). */
 fp8_status analysis_fp8(const float *x, size_t rows, size_t cols, const fp8_quant_config *cfg,
                         analysis_workspace *w, fp8_error_accum *acc);
+/* The same with one fixed scale for the whole tensor (q = encode(x * scale),
+ * dequantized as decode(q) / scale): delayed scaling, or a plain cast with
+ * scale 1. */
+fp8_status analysis_fp8_scaled(const float *x, size_t rows, size_t cols, fp8_format format, fp8_saturation saturation,
+                               float scale, analysis_workspace *w, fp8_error_accum *acc);
 /* Rounds x[0 .. n) to BF16 and adds every (x, BF16) pair to acc. */
 fp8_status analysis_bf16(const float *x, size_t n, analysis_workspace *w, fp8_error_accum *acc);
 
