@@ -210,6 +210,45 @@ START_TEST(analysis_bands_equal_whole)
 }
 END_TEST
 
+/* Within a limit: the same quantization (scales from every value), the pairs
+ * with |x| above the limit left out; against a whole pass filtered here. */
+START_TEST(analysis_within_limit)
+{
+    enum { R = 130, C = 700 };
+    static float x[R * C], y[R * C], scale_inv[R * C], kx[R * C], ky[R * C];
+    static uint8_t q[R * C], kq[R * C];
+    static uint16_t kb[R * C];
+    synth_spec spec = synth_spec_init(SYNTH_LLM, 6);
+    synth_fill(&spec, x, 0, R, C);
+    x[5] = NAN;
+    const double limit = 8.0;
+    const fp8_quant_config cfg = fp8_quant_config_init(FP8_E4M3, 1, 128);
+    ck_assert_int_eq(fp8_quantize_f32(&cfg, x, R, C, C, q, C, scale_inv), FP8_ERR_NONFINITE);
+    ck_assert_int_eq(fp8_dequantize_f32(&cfg, q, R, C, C, scale_inv, y, C), FP8_OK);
+    size_t kept = 0;
+    for (int i = 0; i < R * C; i++) {
+        if (fabsf(x[i]) > limit) continue;
+        kx[kept] = x[i], kq[kept] = q[i], ky[kept] = y[i], kb[kept] = bf16_from_f32(x[i]);
+        kept++;
+    }
+    ck_assert(kept < R * C - 10); /* the massive values and outlier channels are out */
+    fp8_error_accum got, want, got16, want16;
+    fp8_error_accum_init(&got), fp8_error_accum_init(&want), fp8_error_accum_init(&got16), fp8_error_accum_init(&want16);
+    analysis_workspace w = {0};
+    ck_assert_int_eq(analysis_fp8_within(x, R, C, &cfg, limit, &w, &got), FP8_OK);
+    ck_assert_int_eq(analysis_bf16_within(x, R * C, limit, &w, &got16), FP8_OK);
+    analysis_workspace_free(&w);
+    fp8_error_accum_add_fp8(&want, kx, kq, FP8_E4M3, ky, kept);
+    fp8_error_accum_add_bf16(&want16, kx, kb, kept);
+    ck_assert_uint_eq(got.count, kept);
+    ck_assert_uint_eq(got.nan_count, 1);
+    ck_assert_uint_eq(got16.count, kept);
+    ck_assert(got.amax <= limit && got.max_abs_err == want.max_abs_err && got16.max_abs_err == want16.max_abs_err);
+    ck_assert_uint_eq(got.underflow_count, want.underflow_count);
+    ck_assert(fabs(got.sum_err_sq / want.sum_err_sq - 1) < 1e-12 && fabs(got16.sum_err_sq / want16.sum_err_sq - 1) < 1e-12);
+}
+END_TEST
+
 /* A fixed scale: each value x becomes ref_decode(ref_encode(x * s)) / s (the
  * independent reference conversion), in both formats and saturation modes,
  * with s = 1 (a plain cast) and s = 2^-5: the figures of analysis_fp8_scaled
@@ -336,6 +375,9 @@ static Suite *tools_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("analysis_bands_equal_whole");
     tcase_add_test(tc, analysis_bands_equal_whole);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("analysis_within_limit");
+    tcase_add_test(tc, analysis_within_limit);
     suite_add_tcase(s, tc);
     tc = tcase_create("analysis_fixed_scale");
     tcase_add_test(tc, analysis_fixed_scale);

@@ -16,6 +16,7 @@
  *   raw.bin             10 zero bytes
  *   notjson.safetensors a header of 5 bytes that is not JSON
  *   ints.safetensors    one I64 tensor only
+ *   many.safetensors    13 F32 tensors blocks.t.w (t = 0 .. 12), [2, 8] each, element k = 1 + t + k / 8
  *   ok.safetensors      one F32 tensor w = [1, 2] */
 #include <stdint.h>
 #include <stdio.h>
@@ -174,6 +175,19 @@ int main(int argc, char **argv)
     put_uint(&data, 0, 8, 0);
     put_uint(&data, 0, 8, 0);
     safetensors("ints.safetensors", "{\"ids\": {\"dtype\": \"I64\", \"shape\": [2], \"data_offsets\": [0, 16]}}", &data);
+
+    /* 13 small layers: more than a page of histograms */
+    static char header[4096];
+    size_t len = 0;
+    data.n = 0;
+    for (int t = 0; t < 13; t++) {
+        len += (size_t)snprintf(header + len, sizeof header - len,
+                                "%s\"blocks.%d.w\": {\"dtype\": \"F32\", \"shape\": [2, 8], \"data_offsets\": [%d, %d]}",
+                                t ? ", " : "{", t, 64 * t, 64 * (t + 1));
+        for (int k = 0; k < 16; k++) put_uint(&data, f32_bits(1 + t + k / 8.0), 4, 0);
+    }
+    snprintf(header + len, sizeof header - len, "}");
+    safetensors("many.safetensors", header, &data);
 
     data.n = 0;
     put_uint(&data, f32_bits(1), 4, 0);

@@ -1,5 +1,6 @@
 #include "analysis.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,8 @@ void analysis_workspace_free(analysis_workspace *w)
     free(w->scale_inv);
     free(w->band);
     free(w->bf16);
+    free(w->kept_x);
+    free(w->kept_q);
     memset(w, 0, sizeof *w);
 }
 
@@ -91,7 +94,7 @@ static bool reserve(void **buf, size_t *cap, size_t n, size_t size)
 
 /* Dequantizes w->q (quantized from x with cfg, scales in w->scale_inv) band by
  * band and adds every (x, dequantized) pair to acc. */
-static fp8_status accumulate_bands(const float *x, size_t rows, size_t cols, const fp8_quant_config *cfg,
+static fp8_status accumulate_bands(const float *x, size_t rows, size_t cols, const fp8_quant_config *cfg, double limit,
                                    analysis_workspace *w, fp8_error_accum *acc)
 {
     const size_t scales_per_block_row = fp8_scale_count(1, cols, 1, cfg->block_cols);
@@ -99,7 +102,20 @@ static fp8_status accumulate_bands(const float *x, size_t rows, size_t cols, con
         const size_t nr = rows - r0 < w->band_rows ? rows - r0 : w->band_rows;
         const float *scale_inv = w->scale_inv + (cfg->block_rows ? r0 / cfg->block_rows * scales_per_block_row : 0);
         FP8_FORWARD_IF_ERROR(fp8_dequantize_f32(cfg, w->q + r0 * cols, nr, cols, cols, scale_inv, w->band, cols));
-        FP8_FORWARD_IF_ERROR(fp8_error_accum_add_fp8(acc, x + r0 * cols, w->q + r0 * cols, cfg->format, w->band, nr * cols));
+        const float *band_x = x + r0 * cols;
+        const uint8_t *band_q = w->q + r0 * cols;
+        size_t kept = nr * cols;
+        if (!isinf(limit)) {
+            /* the pairs within the limit, packed to the front (NaN references stay: they are counted) */
+            kept = 0;
+            for (size_t i = 0; i < nr * cols; i++) {
+                if (fabsf(band_x[i]) > limit) continue;
+                w->kept_x[kept] = band_x[i], w->kept_q[kept] = band_q[i], w->band[kept] = w->band[i];
+                kept++;
+            }
+            band_x = w->kept_x, band_q = w->kept_q;
+        }
+        FP8_FORWARD_IF_ERROR(fp8_error_accum_add_fp8(acc, band_x, band_q, cfg->format, w->band, kept));
     }
     return FP8_OK;
 }
@@ -116,20 +132,28 @@ static fp8_status prepare(size_t rows, size_t cols, const fp8_quant_config *cfg,
     if (band_rows > rows) band_rows = rows;
     w->band_rows = band_rows;
     if (!reserve((void **)&w->q, &w->q_cap, *n, 1) || !reserve((void **)&w->scale_inv, &w->scale_cap, nscales, sizeof(float)) ||
-        !reserve((void **)&w->band, &w->band_cap, band_rows * cols, sizeof(float)))
+        !reserve((void **)&w->band, &w->band_cap, band_rows * cols, sizeof(float)) ||
+        !reserve((void **)&w->kept_x, &w->kept_x_cap, band_rows * cols, sizeof(float)) ||
+        !reserve((void **)&w->kept_q, &w->kept_q_cap, band_rows * cols, 1))
         return FP8_ERR_OUT_OF_MEMORY;
     return FP8_OK;
 }
 
-fp8_status analysis_fp8(const float *x, size_t rows, size_t cols, const fp8_quant_config *cfg,
-                        analysis_workspace *w, fp8_error_accum *acc)
+fp8_status analysis_fp8_within(const float *x, size_t rows, size_t cols, const fp8_quant_config *cfg, double limit,
+                               analysis_workspace *w, fp8_error_accum *acc)
 {
     size_t n;
     FP8_FORWARD_IF_ERROR(prepare(rows, cols, cfg, w, &n));
     if (n == 0) return FP8_OK;
     const fp8_status st = fp8_quantize_f32(cfg, x, rows, cols, cols, w->q, cols, w->scale_inv);
     if (st != FP8_OK && st != FP8_ERR_NONFINITE) return st;
-    return accumulate_bands(x, rows, cols, cfg, w, acc);
+    return accumulate_bands(x, rows, cols, cfg, limit, w, acc);
+}
+
+fp8_status analysis_fp8(const float *x, size_t rows, size_t cols, const fp8_quant_config *cfg,
+                        analysis_workspace *w, fp8_error_accum *acc)
+{
+    return analysis_fp8_within(x, rows, cols, cfg, INFINITY, w, acc);
 }
 
 fp8_status analysis_fp8_scaled(const float *x, size_t rows, size_t cols, fp8_format format, fp8_saturation saturation,
@@ -144,17 +168,35 @@ fp8_status analysis_fp8_scaled(const float *x, size_t rows, size_t cols, fp8_for
     const fp8_status st = fp8_quantize_f32_scaled(&cfg, x, rows, cols, cols, scale, w->q, cols, &amax);
     if (st != FP8_OK && st != FP8_ERR_NONFINITE) return st;
     w->scale_inv[0] = 1.0f / scale;
-    return accumulate_bands(x, rows, cols, &cfg, w, acc);
+    return accumulate_bands(x, rows, cols, &cfg, INFINITY, w, acc);
+}
+
+fp8_status analysis_bf16_within(const float *x, size_t n, double limit, analysis_workspace *w, fp8_error_accum *acc)
+{
+    const size_t band = n < BAND_VALUES ? n : BAND_VALUES;
+    if (!reserve((void **)&w->bf16, &w->bf16_cap, band, sizeof(uint16_t)) ||
+        !reserve((void **)&w->kept_x, &w->kept_x_cap, band, sizeof(float)))
+        return FP8_ERR_OUT_OF_MEMORY;
+    for (size_t i0 = 0; i0 < n; i0 += BAND_VALUES) {
+        const size_t m = n - i0 < BAND_VALUES ? n - i0 : BAND_VALUES;
+        const float *band_x = x + i0;
+        size_t kept = 0;
+        if (isinf(limit)) {
+            for (; kept < m; kept++) w->bf16[kept] = bf16_from_f32(band_x[kept]);
+        } else {
+            for (size_t i = 0; i < m; i++) {
+                if (fabsf(band_x[i]) > limit) continue;
+                w->kept_x[kept] = band_x[i];
+                w->bf16[kept++] = bf16_from_f32(band_x[i]);
+            }
+            band_x = w->kept_x;
+        }
+        FP8_FORWARD_IF_ERROR(fp8_error_accum_add_bf16(acc, band_x, w->bf16, kept));
+    }
+    return FP8_OK;
 }
 
 fp8_status analysis_bf16(const float *x, size_t n, analysis_workspace *w, fp8_error_accum *acc)
 {
-    if (!reserve((void **)&w->bf16, &w->bf16_cap, n < BAND_VALUES ? n : BAND_VALUES, sizeof(uint16_t)))
-        return FP8_ERR_OUT_OF_MEMORY;
-    for (size_t i0 = 0; i0 < n; i0 += BAND_VALUES) {
-        const size_t m = n - i0 < BAND_VALUES ? n - i0 : BAND_VALUES;
-        for (size_t i = 0; i < m; i++) w->bf16[i] = bf16_from_f32(x[i0 + i]);
-        FP8_FORWARD_IF_ERROR(fp8_error_accum_add_bf16(acc, x + i0, w->bf16, m));
-    }
-    return FP8_OK;
+    return analysis_bf16_within(x, n, INFINITY, w, acc);
 }

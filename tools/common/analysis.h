@@ -33,7 +33,9 @@ typedef struct analysis_workspace {
     uint8_t *q;
     float *scale_inv, *band;
     uint16_t *bf16;
-    size_t q_cap, scale_cap, band_cap, bf16_cap;
+    float *kept_x; /* the pairs within a limit, packed */
+    uint8_t *kept_q;
+    size_t q_cap, scale_cap, band_cap, bf16_cap, kept_x_cap, kept_q_cap;
     size_t band_rows; /* of the measurement under way */
 } analysis_workspace;
 void analysis_workspace_free(analysis_workspace *w);
@@ -50,5 +52,12 @@ fp8_status analysis_fp8_scaled(const float *x, size_t rows, size_t cols, fp8_for
                                float scale, analysis_workspace *w, fp8_error_accum *acc);
 /* Rounds x[0 .. n) to BF16 and adds every (x, BF16) pair to acc. */
 fp8_status analysis_bf16(const float *x, size_t n, analysis_workspace *w, fp8_error_accum *acc);
+
+/* The same, adding only the pairs whose |x| <= limit (NaN x too: they are
+ * counted as such); the quantization still sees every value. What a tensor's
+ * outliers cost the other values: their statistics without the outliers. */
+fp8_status analysis_fp8_within(const float *x, size_t rows, size_t cols, const fp8_quant_config *cfg, double limit,
+                               analysis_workspace *w, fp8_error_accum *acc);
+fp8_status analysis_bf16_within(const float *x, size_t n, double limit, analysis_workspace *w, fp8_error_accum *acc);
 
 #endif
