@@ -110,10 +110,64 @@ static int parse_args(int argc, char **argv, options *o)
 static const fp8_format formats[NFORMATS] = {FP8_E4M3, FP8_E5M2};
 #define NGRAIN 5
 static const char *const granularities[NGRAIN] = {"tensor", "row", "1x128", "128x128", "mx32"};
-/* colour-blind-safe colours (Okabe and Ito), one per scaling; BF16 in black */
-static const char *const colours[] = {"#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9"};
+/* colour-blind-safe colours (Okabe and Ito, and wine), one per scaling; BF16 in black */
+static const char *const colours[] = {"#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#882255"};
 /* a format's line: solid with circles (E4M3), dashed with squares (E5M2) */
 static const char *format_style(size_t f) { return f == 0 ? "dt 1 pt 7" : "dt 2 pt 5"; }
+
+/* ---- series: BF16, then each format with each scaling ----
+ * Series s of a figure is BF16 for s = 0, else format (s - 1) / n with
+ * scaling (s - 1) % n of the figure's n scalings ("cast": no scale at all). */
+
+static size_t series_count(size_t n) { return 1 + NFORMATS * n; }
+static const char *series_format(size_t s, size_t n) { return s ? fp8_format_name(formats[(s - 1) / n]) : "bf16"; }
+static const char *series_scaling(size_t s, const char *const *scalings, size_t n) { return s ? scalings[(s - 1) % n] : "-"; }
+
+/* Adds series s's (x, approximation) pairs with |x| <= limit to acc. */
+static fp8_status measure_series(size_t s, const char *const *scalings, size_t n, const float *x, size_t rows, size_t cols,
+                                 double limit, analysis_workspace *w, fp8_error_accum *acc)
+{
+    if (s == 0) return analysis_bf16_within(x, rows * cols, limit, w, acc);
+    const fp8_format fmt = formats[(s - 1) / n];
+    const char *scaling = scalings[(s - 1) % n];
+    if (strcmp(scaling, "cast") == 0) return analysis_fp8_scaled(x, rows, cols, fmt, FP8_SATFINITE, 1.0f, limit, w, acc);
+    scaling_choice sc;
+    scaling_parse(scaling, &sc);
+    const fp8_quant_config cfg = fp8_quant_config_init(fmt, sc.block_rows, sc.block_cols);
+    return analysis_fp8_within(x, rows, cols, &cfg, limit, w, acc);
+}
+
+/* One series of a plot: the rows whose column 1 (the series id) is `series`. */
+static void plot_series(FILE *g, bool first, const char *csv, size_t series, const char *x, const char *y,
+                        const char *style, const char *title)
+{
+    fprintf(g, first ? "    plot " : ", \\\n         ");
+    fprintf(g, "'%s' skip 1 using %s:($1 == %zu ? %s : NaN) %s title ", first ? csv : "", x, series, y, style);
+    gp_string(g, title);
+}
+
+/* A plot of y against x for BF16 and the series of formats [f0, f1): a colour per scaling, a line per format. */
+static void plot_recipes(FILE *g, const char *csv, const char *x, const char *y, const char *const *scalings, size_t n,
+                         size_t f0, size_t f1)
+{
+    static const char *const by_scaling[] = {"cast", "tensor", "row", "1x128", "128x128", "mx32"};
+    plot_series(g, true, csv, 0, x, y, "with linespoints lw 2 pt 6 ps 0.6 lc rgb '#000000'", "bf16");
+    for (size_t s = 1 + f0 * n; s < 1 + f1 * n; s++) {
+        const char *scaling = series_scaling(s, scalings, n);
+        size_t colour = 0;
+        while (colour < 5 && strcmp(by_scaling[colour], scaling) != 0) colour++;
+        char style[96], title[64];
+        snprintf(style, sizeof style, "with linespoints lw 1.5 %s ps 0.6 lc rgb '%s'", format_style((s - 1) / n),
+                 colours[colour]);
+        snprintf(title, sizeof title, "%s %s%s", series_format(s, n), scaling, colour == 0 ? " (no scaling)" : "");
+        plot_series(g, false, "", s, x, y, style, title);
+    }
+    fputc('\n', g);
+}
+
+static double stat_or_nan(double v) { return isfinite(v) ? v : NAN; }
+
+static double percent(double fraction) { return 100.0 * fraction; }
 
 /* ---- the report's state ---- */
 
@@ -128,8 +182,7 @@ typedef struct tensor_summary {
 typedef struct group_summary {
     char name[256];
     size_t ntensors;
-    fp8_error_accum bf16;
-    fp8_error_accum fp8[NFORMATS][NGRAIN];
+    fp8_error_accum series[1 + NFORMATS * NGRAIN]; /* BF16, then the formats by granularity */
 } group_summary;
 
 typedef struct report {
@@ -191,9 +244,7 @@ static size_t group_of(report *r, const char *name, bool by_layer)
     group_summary *gs = &r->groups[r->ngroups];
     memset(gs, 0, sizeof *gs);
     snprintf(gs->name, sizeof gs->name, "%s", key);
-    fp8_error_accum_init(&gs->bf16);
-    for (size_t f = 0; f < NFORMATS; f++)
-        for (size_t s = 0; s < NGRAIN; s++) fp8_error_accum_init(&gs->fp8[f][s]);
+    for (size_t s = 0; s < series_count(NGRAIN); s++) fp8_error_accum_init(&gs->series[s]);
     return r->ngroups++;
 }
 
@@ -223,37 +274,18 @@ static int measure_tensors(report *r, analysis_workspace *w)
         }
         group_summary *g = &r->groups[t->group];
         g->ntensors++;
+        /* the tensor's own BF16 pass describes it (histogram, amax); every series adds to its layer's */
         fp8_error_accum_init(&t->input);
-        fp8_status st = analysis_bf16(m.x, m.rows * m.cols, w, &t->input);
-        if (st == FP8_OK) fp8_error_accum_merge(&g->bf16, &t->input);
-        for (size_t f = 0; f < NFORMATS && st == FP8_OK; f++) {
-            for (size_t s = 0; s < NGRAIN && st == FP8_OK; s++) {
-                scaling_choice sc;
-                scaling_parse(granularities[s], &sc);
-                const fp8_quant_config cfg = fp8_quant_config_init(formats[f], sc.block_rows, sc.block_cols);
-                st = analysis_fp8(m.x, m.rows, m.cols, &cfg, w, &g->fp8[f][s]);
-            }
+        fp8_status st = FP8_OK;
+        for (size_t s = 0; s < series_count(NGRAIN) && st == FP8_OK; s++) {
+            st = measure_series(s, granularities, NGRAIN, m.x, m.rows, m.cols, INFINITY, w, s ? &g->series[s] : &t->input);
+            if (s == 0 && st == FP8_OK) fp8_error_accum_merge(&g->series[0], &t->input);
         }
         free(m.x);
         if (st != FP8_OK) return cli_input_error(tool, "%s: %s", it->name, fp8_status_string(st));
     }
     return FP8_CONTINUE;
 }
-
-/* ---- figure helpers ---- */
-
-/* One series of a plot: the rows whose column 1 (the series id) is `series`. */
-static void plot_series(FILE *g, bool first, const char *csv, int series, const char *x, const char *y, const char *style,
-                        const char *title)
-{
-    fprintf(g, first ? "    plot " : ", \\\n         ");
-    fprintf(g, "'%s' skip 1 using %s:($1 == %d ? %s : NaN) %s title ", first ? csv : "", x, series, y, style);
-    gp_string(g, title);
-}
-
-static double stat_or_nan(double v) { return isfinite(v) ? v : NAN; }
-
-static double percent(double fraction) { return 100.0 * fraction; }
 
 /* ---- sqnr_vs_scale ---- */
 
@@ -282,32 +314,21 @@ static int figure_sqnr_vs_scale(report *r, figure *fig, analysis_workspace *w)
     synth_fill(&spec, base, 0, SCALE_ROWS, SCALE_COLS);
     bool ok = true;
     fp8_status st = FP8_OK;
-    /* series 0: BF16; then format-major, recipe-minor */
-    for (int series = 0; series <= NFORMATS * NSCALE_RECIPES && st == FP8_OK; series++) {
-        const size_t f = series ? (size_t)(series - 1) / NSCALE_RECIPES : 0, k = series ? (size_t)(series - 1) % NSCALE_RECIPES : 0;
+    for (size_t s = 0; s < series_count(NSCALE_RECIPES) && st == FP8_OK; s++) {
         for (int e = SCALE_MIN_LOG2; e <= SCALE_MAX_LOG2 && st == FP8_OK; e++) {
             /* a power of two scales the same values exactly */
             const float sigma = ldexpf(1.0f, e);
             for (size_t i = 0; i < SCALE_ROWS * SCALE_COLS; i++) x[i] = base[i] * sigma;
             fp8_error_accum acc;
+            fp8_error_stats stats;
             fp8_error_accum_init(&acc);
-            if (series == 0) {
-                st = analysis_bf16(x, SCALE_ROWS * SCALE_COLS, w, &acc);
-            } else if (k == 0) {
-                st = analysis_fp8_scaled(x, SCALE_ROWS, SCALE_COLS, formats[f], FP8_SATFINITE, 1.0f, w, &acc);
-            } else {
-                scaling_choice sc;
-                scaling_parse(scale_recipes[k], &sc);
-                const fp8_quant_config cfg = fp8_quant_config_init(formats[f], sc.block_rows, sc.block_cols);
-                st = analysis_fp8(x, SCALE_ROWS, SCALE_COLS, &cfg, w, &acc);
-            }
-            fp8_error_stats s;
-            fp8_error_accum_finalize(&acc, &s);
-            ok = ok && figure_number(fig, series) && figure_text(fig, series ? fp8_format_name(formats[f]) : "bf16") &&
-                 figure_text(fig, series ? scale_recipes[k] : "-") && figure_number(fig, e) &&
-                 figure_number(fig, ldexp(1.0, e)) && figure_number(fig, stat_or_nan(s.sqnr_db)) &&
-                 figure_number(fig, percent(s.underflow_fraction)) && figure_number(fig, percent(s.saturation_fraction)) &&
-                 figure_number(fig, percent(s.subnormal_fraction));
+            st = measure_series(s, scale_recipes, NSCALE_RECIPES, x, SCALE_ROWS, SCALE_COLS, INFINITY, w, &acc);
+            fp8_error_accum_finalize(&acc, &stats);
+            ok = ok && figure_number(fig, (double)s) && figure_text(fig, series_format(s, NSCALE_RECIPES)) &&
+                 figure_text(fig, series_scaling(s, scale_recipes, NSCALE_RECIPES)) && figure_number(fig, e) &&
+                 figure_number(fig, ldexp(1.0, e)) && figure_number(fig, stat_or_nan(stats.sqnr_db)) &&
+                 figure_number(fig, percent(stats.underflow_fraction)) &&
+                 figure_number(fig, percent(stats.saturation_fraction)) && figure_number(fig, percent(stats.subnormal_fraction));
         }
     }
     free(base);
@@ -327,18 +348,7 @@ static int figure_sqnr_vs_scale(report *r, figure *fig, analysis_workspace *w)
         fprintf(g, "    set ylabel '%s'\n", panels[p].ylabel);
         if (p == 2) fputs("    set xlabel 'log2 sigma (the inputs are N(0, sigma^2))'\n", g);
         if (p == 1) fputs("    unset key\n", g);
-        for (int series = 0; series <= NFORMATS * NSCALE_RECIPES; series++) {
-            char style[96], name[64];
-            const size_t f = series ? (size_t)(series - 1) / NSCALE_RECIPES : 0, k = series ? (size_t)(series - 1) % NSCALE_RECIPES : 0;
-            if (series == 0)
-                snprintf(style, sizeof style, "with lines lw 2 lc rgb '#000000'");
-            else
-                snprintf(style, sizeof style, "with linespoints %s ps 0.6 lw 1.5 lc rgb '%s'", format_style(f), colours[k]);
-            snprintf(name, sizeof name, "%s%s%s", series ? fp8_format_name(formats[f]) : "bf16", series ? " " : "",
-                     series ? (k == 0 ? "cast (no scaling)" : scale_recipes[k]) : "");
-            plot_series(g, series == 0, "sqnr_vs_scale.csv", series, "4", panels[p].column, style, name);
-        }
-        fputc('\n', g);
+        plot_recipes(g, "sqnr_vs_scale.csv", "4", panels[p].column, scale_recipes, NSCALE_RECIPES, 0, NFORMATS);
     }
     fputs("    unset multiplot\n", g);
     return FP8_CONTINUE;
@@ -572,16 +582,15 @@ static int figure_granularity(report *r, figure *fig)
     const unsigned width = r->ngroups > 12 ? (unsigned)(r->ngroups * 40 + 300 > 2400 ? 2400 : r->ngroups * 40 + 300) : 1200;
     if (!figure_init(fig, "sqnr_by_granularity", title, columns, 8, width, 640)) return cli_input_error(tool, "out of memory");
     bool ok = true;
-    for (int series = 0; series <= NFORMATS * NGRAIN; series++) {
-        const size_t f = series ? (size_t)(series - 1) / NGRAIN : 0, k = series ? (size_t)(series - 1) % NGRAIN : 0;
+    for (size_t s = 0; s < series_count(NGRAIN); s++) {
         for (size_t gi = 0; gi < r->ngroups; gi++) {
             const group_summary *gs = &r->groups[gi];
-            fp8_error_stats s;
-            fp8_error_accum_finalize(series ? &gs->fp8[f][k] : &gs->bf16, &s);
-            ok = ok && figure_number(fig, series) && figure_number(fig, (double)gi) && figure_text(fig, gs->name) &&
-                 figure_number(fig, (double)gs->ntensors) && figure_text(fig, series ? fp8_format_name(formats[f]) : "bf16") &&
-                 figure_text(fig, series ? granularities[k] : "-") && figure_number(fig, stat_or_nan(s.sqnr_db)) &&
-                 figure_number(fig, percent(s.underflow_fraction));
+            fp8_error_stats stats;
+            fp8_error_accum_finalize(&gs->series[s], &stats);
+            ok = ok && figure_number(fig, (double)s) && figure_number(fig, (double)gi) && figure_text(fig, gs->name) &&
+                 figure_number(fig, (double)gs->ntensors) && figure_text(fig, series_format(s, NGRAIN)) &&
+                 figure_text(fig, series_scaling(s, granularities, NGRAIN)) && figure_number(fig, stat_or_nan(stats.sqnr_db)) &&
+                 figure_number(fig, percent(stats.underflow_fraction));
         }
     }
     if (!ok) return cli_input_error(tool, "out of memory");
@@ -601,14 +610,7 @@ static int figure_granularity(report *r, figure *fig)
     fputs(")\n", g);
     for (size_t f = 0; f < NFORMATS; f++) {
         fprintf(g, "    set title '%s: one scale per ...'\n", fp8_format_name(formats[f]));
-        plot_series(g, true, "sqnr_by_granularity.csv", 0, "2", "$7", "with linespoints lw 2 dt 2 pt 6 lc rgb '#000000'",
-                    "bf16 (no scale)");
-        for (size_t k = 0; k < NGRAIN; k++) {
-            char style[96];
-            snprintf(style, sizeof style, "with linespoints lw 1.5 %s lc rgb '%s'", format_style(f), colours[k]);
-            plot_series(g, false, "", (int)(1 + f * NGRAIN + k), "2", "$7", style, granularities[k]);
-        }
-        fputc('\n', g);
+        plot_recipes(g, "sqnr_by_granularity.csv", "2", "$7", granularities, NGRAIN, f, f + 1);
     }
     fputs("    unset multiplot\n", g);
     return FP8_CONTINUE;
@@ -633,7 +635,7 @@ static int figure_crest(report *r, figure *fig, analysis_workspace *w)
     float *x = malloc(sizeof(float) * CREST_ROWS * CREST_COLS);
     if (!x) return cli_input_error(tool, "out of memory");
     /* every series at each gain, over all values and over the others (|x| <= CREST_OTHERS sigma) */
-    enum { NSERIES = 1 + NFORMATS * NGRAIN, NGAINS = CREST_MAX_LOG2_GAIN + 1 };
+    enum { NSERIES = 1 + NFORMATS * NGRAIN, NGAINS = CREST_MAX_LOG2_GAIN + 1 }; /* NSERIES: series_count(NGRAIN) */
     static fp8_error_stats whole[NGAINS][NSERIES], others[NGAINS][NSERIES];
     double amax[NGAINS], crest[NGAINS], strength[NGAINS]; /* strength: amax / the others' rms */
     fp8_status st = FP8_OK;
@@ -645,24 +647,18 @@ static int figure_crest(report *r, figure *fig, analysis_workspace *w)
         spec.outlier_token_fraction = 1.0 / 1024;
         spec.token_gain = ldexp(1.0, e);
         synth_fill(&spec, x, 0, CREST_ROWS, CREST_COLS);
-        for (int series = 0; series < NSERIES && st == FP8_OK; series++) {
+        for (size_t series = 0; series < NSERIES && st == FP8_OK; series++) {
             for (int part = 0; part < 2 && st == FP8_OK; part++) {
-                const double limit = part ? CREST_OTHERS : INFINITY;
                 fp8_error_accum acc;
                 fp8_error_accum_init(&acc);
+                st = measure_series(series, granularities, NGRAIN, x, CREST_ROWS, CREST_COLS, part ? CREST_OTHERS : INFINITY,
+                                    w, &acc);
                 if (series == 0) {
-                    st = analysis_bf16_within(x, CREST_ROWS * CREST_COLS, limit, w, &acc);
                     const double rms = sqrt(acc.sum_ref_sq / (double)acc.finite_count);
                     if (part == 0)
                         amax[e] = acc.amax, crest[e] = acc.amax / rms;
                     else
                         strength[e] = amax[e] / rms;
-                } else {
-                    scaling_choice sc;
-                    scaling_parse(granularities[(series - 1) % NGRAIN], &sc);
-                    const fp8_quant_config cfg =
-                        fp8_quant_config_init(formats[(series - 1) / NGRAIN], sc.block_rows, sc.block_cols);
-                    st = analysis_fp8_within(x, CREST_ROWS, CREST_COLS, &cfg, limit, w, &acc);
                 }
                 fp8_error_accum_finalize(&acc, part ? &others[e][series] : &whole[e][series]);
             }
@@ -671,12 +667,11 @@ static int figure_crest(report *r, figure *fig, analysis_workspace *w)
     free(x);
     if (st != FP8_OK) return cli_input_error(tool, "SQNR vs crest factor: %s", fp8_status_string(st));
     bool ok = true;
-    for (int series = 0; series < NSERIES; series++) {
+    for (size_t series = 0; series < NSERIES; series++) {
         for (int e = 0; e < NGAINS; e++) {
-            ok = ok && figure_number(fig, series) && figure_number(fig, ldexp(1.0, e)) && figure_number(fig, strength[e]) &&
+            ok = ok && figure_number(fig, (double)series) && figure_number(fig, ldexp(1.0, e)) && figure_number(fig, strength[e]) &&
                  figure_number(fig, crest[e]) &&
-                 figure_text(fig, series ? fp8_format_name(formats[(series - 1) / NGRAIN]) : "bf16") &&
-                 figure_text(fig, series ? granularities[(series - 1) % NGRAIN] : "-") &&
+                 figure_text(fig, series_format(series, NGRAIN)) && figure_text(fig, series_scaling(series, granularities, NGRAIN)) &&
                  figure_number(fig, stat_or_nan(whole[e][series].sqnr_db)) &&
                  figure_number(fig, stat_or_nan(others[e][series].sqnr_db)) &&
                  figure_number(fig, percent(others[e][series].underflow_fraction));
@@ -686,8 +681,7 @@ static int figure_crest(report *r, figure *fig, analysis_workspace *w)
     FILE *g = figure_script(fig);
     fputs("    set multiplot layout 2,2 title ", g);
     gp_string(g, title);
-    fputs("\n    set logscale x 2\n    set xlabel 'outlier strength: amax / rms of the other values (a crest factor)'\n    set grid\n"
-          "    set key top left font ',8'\n",
+    fputs("\n    set logscale x 2\n    set xlabel 'outlier strength: amax / rms of the other values (a crest factor)'\n    set grid\n",
           g);
     for (int part = 0; part < 2; part++) {
         for (size_t f = 0; f < NFORMATS; f++) {
@@ -698,14 +692,9 @@ static int figure_crest(report *r, figure *fig, analysis_workspace *w)
             fputs("    set title ", g);
             gp_string(g, panel);
             fprintf(g, "\n    set ylabel '%s'\n", part ? "SQNR of the others (dB)" : "SQNR (dB)");
-            plot_series(g, true, "sqnr_vs_crest_factor.csv", 0, "3", part ? "$8" : "$7",
-                        "with linespoints lw 2 pt 6 lc rgb '#000000'", "bf16");
-            for (size_t k = 0; k < NGRAIN; k++) {
-                char style[96];
-                snprintf(style, sizeof style, "with linespoints lw 1.5 %s lc rgb '%s'", format_style(f), colours[k]);
-                plot_series(g, false, "", (int)(1 + f * NGRAIN + k), "3", part ? "$8" : "$7", style, granularities[k]);
-            }
-            fputc('\n', g);
+            /* in the empty band between BF16's line and FP8's */
+            fprintf(g, "    set key at graph 0.02, graph %.2f left top font ',8'\n", part ? 0.8 : 0.62);
+            plot_recipes(g, "sqnr_vs_crest_factor.csv", "3", part ? "$8" : "$7", granularities, NGRAIN, f, f + 1);
         }
     }
     fputs("    unset multiplot\n", g);
@@ -804,25 +793,20 @@ static int write_index(report *r, const figure *figs, size_t nfigs, const char *
         fprintf(h, "<p>Synthetic tensors are %zu x %zu, seed %llu (see docs/tools.md, Synthetic data).</p>\n",
                 r->o->in.synth_rows, r->o->in.synth_cols, (unsigned long long)r->o->in.seed);
     fprintf(h, "<h2 id=\"summary\">SQNR by recipe (dB)</h2>\n<p>Per %s; each 6 dB is one bit. Default scale modes: FP32 "
-               "scales, OCP MX's power-of-two rule for mx32.</p>\n<table>\n<tr><th>%s</th><th>bf16</th>",
+               "scales, OCP MX's power-of-two rule for mx32.</p>\n<table>\n<tr><th>%s</th>",
             r->ngroups < r->ntensors ? "layer" : "tensor", r->ngroups < r->ntensors ? "layer" : "tensor");
-    for (size_t f = 0; f < NFORMATS; f++)
-        for (size_t k = 0; k < NGRAIN; k++) fprintf(h, "<th>%s %s</th>", fp8_format_name(formats[f]), granularities[k]);
+    for (size_t s = 0; s < series_count(NGRAIN); s++)
+        fprintf(h, s ? "<th>%s %s</th>" : "<th>%s</th>", series_format(s, NGRAIN), series_scaling(s, granularities, NGRAIN));
     fputs("</tr>\n", h);
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const group_summary *gs = &r->groups[gi];
-        fp8_error_stats s;
         fputs("<tr><td>", h);
         html_text(h, gs->name);
-        fp8_error_accum_finalize(&gs->bf16, &s);
-        fputs("</td><td>", h);
-        html_number(h, "%.2f", s.sqnr_db);
-        for (size_t f = 0; f < NFORMATS; f++) {
-            for (size_t k = 0; k < NGRAIN; k++) {
-                fp8_error_accum_finalize(&gs->fp8[f][k], &s);
-                fputs("</td><td>", h);
-                html_number(h, "%.2f", s.sqnr_db);
-            }
+        for (size_t s = 0; s < series_count(NGRAIN); s++) {
+            fp8_error_stats stats;
+            fp8_error_accum_finalize(&gs->series[s], &stats);
+            fputs("</td><td>", h);
+            html_number(h, "%.2f", stats.sqnr_db);
         }
         fputs("</td></tr>\n", h);
     }

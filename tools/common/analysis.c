@@ -157,7 +157,7 @@ fp8_status analysis_fp8(const float *x, size_t rows, size_t cols, const fp8_quan
 }
 
 fp8_status analysis_fp8_scaled(const float *x, size_t rows, size_t cols, fp8_format format, fp8_saturation saturation,
-                               float scale, analysis_workspace *w, fp8_error_accum *acc)
+                               float scale, double limit, analysis_workspace *w, fp8_error_accum *acc)
 {
     fp8_quant_config cfg = fp8_quant_config_init(format, 0, 0);
     cfg.saturation = saturation;
@@ -168,7 +168,7 @@ fp8_status analysis_fp8_scaled(const float *x, size_t rows, size_t cols, fp8_for
     const fp8_status st = fp8_quantize_f32_scaled(&cfg, x, rows, cols, cols, scale, w->q, cols, &amax);
     if (st != FP8_OK && st != FP8_ERR_NONFINITE) return st;
     w->scale_inv[0] = 1.0f / scale;
-    return accumulate_bands(x, rows, cols, &cfg, INFINITY, w, acc);
+    return accumulate_bands(x, rows, cols, &cfg, limit, w, acc);
 }
 
 fp8_status analysis_bf16_within(const float *x, size_t n, double limit, analysis_workspace *w, fp8_error_accum *acc)

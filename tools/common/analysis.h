@@ -47,9 +47,10 @@ fp8_status analysis_fp8(const float *x, size_t rows, size_t cols, const fp8_quan
                         analysis_workspace *w, fp8_error_accum *acc);
 /* The same with one fixed scale for the whole tensor (q = encode(x * scale),
  * dequantized as decode(q) / scale): delayed scaling, or a plain cast with
- * scale 1. */
+ * scale 1; only the pairs with |x| <= limit are added (INFINITY: all, as
+ * analysis_fp8_within). */
 fp8_status analysis_fp8_scaled(const float *x, size_t rows, size_t cols, fp8_format format, fp8_saturation saturation,
-                               float scale, analysis_workspace *w, fp8_error_accum *acc);
+                               float scale, double limit, analysis_workspace *w, fp8_error_accum *acc);
 /* Rounds x[0 .. n) to BF16 and adds every (x, BF16) pair to acc. */
 fp8_status analysis_bf16(const float *x, size_t n, analysis_workspace *w, fp8_error_accum *acc);
 
