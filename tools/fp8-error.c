@@ -76,7 +76,7 @@ typedef struct options {
     int modes[MAX_LIST]; /* fp8_scale_mode, or -1: the block shape's default */
     size_t nmodes;
     fp8_saturation saturation;
-    const char *csv_path, *json_path;
+    cli_outputs out;
 } options;
 
 static bool parse_format_item(const char *s, void *out, size_t i) { return fp8_format_from_name(s, (fp8_format *)out + i) == FP8_OK; }
@@ -150,15 +150,14 @@ static int parse_args(int argc, char **argv, options *o)
                 return cli_usage_error(tool, "--saturation: expected satfinite or nosat, not '%s'", v);
             o->saturation = strcmp(v, "nosat") == 0 ? FP8_NOSAT : FP8_SATFINITE;
         } else if (strcmp(arg, "--csv") == 0) {
-            o->csv_path = v;
+            o->out.csv_path = v;
         } else {
-            o->json_path = v;
+            o->out.json_path = v;
         }
     }
     if (input_options_check(tool, &o->in) != FP8_CONTINUE) return FP8_EXIT_USAGE;
     if (o->in.npaths == 0 && o->in.nsynthetic == 0) return cli_usage_error(tool, "no input (give files or --synthetic KIND)");
-    if (o->csv_path && o->json_path && strcmp(o->csv_path, "-") == 0 && strcmp(o->json_path, "-") == 0)
-        return cli_usage_error(tool, "--csv and --json cannot both go to stdout");
+    if (cli_outputs_check(tool, &o->out) != FP8_CONTINUE) return FP8_EXIT_USAGE;
     return FP8_CONTINUE;
 }
 
@@ -379,11 +378,6 @@ static int analyse(const recipe *recipes, size_t nrecipes, tensor_result *t,
     return FP8_CONTINUE;
 }
 
-static FILE *open_output(const char *path)
-{
-    return strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-}
-
 static int run(const options *o, const input_set *in)
 {
     /* every recipe: format x scaling x mode */
@@ -401,14 +395,10 @@ static int run(const options *o, const input_set *in)
             }
     recipe_result *results = malloc(nrecipes * sizeof *results);
     int status = results ? FP8_CONTINUE : cli_input_error(tool, "out of memory");
-    FILE *csv = NULL, *json = NULL;
-    if (status < 0 && o->csv_path && !(csv = open_output(o->csv_path)))
-        status = cli_input_error(tool, "cannot write '%s'", o->csv_path);
-    if (status < 0 && o->json_path && !(json = open_output(o->json_path)))
-        status = cli_input_error(tool, "cannot write '%s'", o->json_path);
+    cli_outputs out = o->out;
+    if (status < 0) status = cli_outputs_open(tool, &out);
+    FILE *csv = out.csv, *json = out.json, *text = o->quiet || cli_outputs_on_stdout(&out) ? NULL : stdout;
     const bool show = isatty(STDERR_FILENO);
-    const bool to_stdout = (o->csv_path && strcmp(o->csv_path, "-") == 0) || (o->json_path && strcmp(o->json_path, "-") == 0);
-    FILE *text = o->quiet || to_stdout ? NULL : stdout;
     if (status < 0) {
         if (csv) csv_header(csv);
         if (json) fprintf(json, "{\"tool\": \"fp8-error\", \"libfp8\": \"%s\", \"tensors\": [", fp8_version_string());
@@ -431,9 +421,7 @@ static int run(const options *o, const input_set *in)
     }
     if (json && status < 0) fputs("\n]}\n", json);
     analysis_workspace_free(&w);
-    if (csv && csv != stdout && fclose(csv) != 0 && status < 0) status = cli_input_error(tool, "cannot write '%s'", o->csv_path);
-    if (json && json != stdout && fclose(json) != 0 && status < 0) status = cli_input_error(tool, "cannot write '%s'", o->json_path);
-    if (status < 0 && fflush(stdout) != 0) status = cli_input_error(tool, "cannot write the output");
+    status = cli_outputs_close(tool, &out, status);
     free(results);
     return status < 0 ? FP8_EXIT_OK : status;
 }

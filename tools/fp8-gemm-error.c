@@ -69,7 +69,7 @@ typedef struct options {
     unsigned mma_k;
     uint64_t seed;
     bool quiet;
-    const char *csv_path, *json_path;
+    cli_outputs out;
 } options;
 
 static bool parse_data(const char *s, void *out, size_t i)
@@ -182,13 +182,12 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (strcmp(arg, "--seed") == 0) {
             if (!cli_parse_size(v, &o->seed)) return cli_usage_error(tool, "--seed: expected a number, not '%s'", v);
         } else if (strcmp(arg, "--csv") == 0) {
-            o->csv_path = v;
+            o->out.csv_path = v;
         } else {
-            o->json_path = v;
+            o->out.json_path = v;
         }
     }
-    if (o->csv_path && o->json_path && strcmp(o->csv_path, "-") == 0 && strcmp(o->json_path, "-") == 0)
-        return cli_usage_error(tool, "--csv and --json cannot both go to stdout");
+    if (cli_outputs_check(tool, &o->out) != FP8_CONTINUE) return FP8_EXIT_USAGE;
     return FP8_CONTINUE;
 }
 
@@ -325,8 +324,6 @@ static void json_deepseek(FILE *f, const gemm_deepseek_context *c, bool found)
     fputc('}', f);
 }
 
-static FILE *open_output(const char *path) { return strcmp(path, "-") == 0 ? stdout : fopen(path, "w"); }
-
 static int run(const options *o)
 {
     static gemm_method methods[2 + MAX_LIST * MAX_LIST * 2];
@@ -335,7 +332,8 @@ static int run(const options *o)
     gemm_result *results = calloc(nresults, sizeof *results);
     if (!results) return cli_input_error(tool, "out of memory");
     const bool show = isatty(STDERR_FILENO);
-    int status = FP8_CONTINUE;
+    cli_outputs out = o->out;
+    int status = cli_outputs_open(tool, &out); /* before the work, so that a bad path fails at once */
     size_t done = 0;
     for (size_t d = 0; d < o->ndata && status < 0; d++) {
         synth_spec spec;
@@ -362,13 +360,7 @@ static int run(const options *o)
     if (show) fputs("\r\033[K", stderr);
     gemm_deepseek_context context;
     const bool found = status < 0 && gemm_deepseek_find(results, nresults, &context);
-    FILE *csv = NULL, *json = NULL;
-    if (status < 0 && o->csv_path && !(csv = open_output(o->csv_path)))
-        status = cli_input_error(tool, "cannot write '%s'", o->csv_path);
-    if (status < 0 && o->json_path && !(json = open_output(o->json_path)))
-        status = cli_input_error(tool, "cannot write '%s'", o->json_path);
-    const bool to_stdout = (o->csv_path && strcmp(o->csv_path, "-") == 0) || (o->json_path && strcmp(o->json_path, "-") == 0);
-    FILE *text = status < 0 && !o->quiet && !to_stdout ? stdout : NULL;
+    FILE *csv = out.csv, *json = out.json, *text = status < 0 && !o->quiet && !cli_outputs_on_stdout(&out) ? stdout : NULL;
     if (text) {
         text_header(text, o);
         for (size_t i = 0; i < nresults; i++) {
@@ -394,9 +386,7 @@ static int run(const options *o)
         json_deepseek(json, &context, found);
         fputs("}\n", json);
     }
-    if (csv && csv != stdout && fclose(csv) != 0 && status < 0) status = cli_input_error(tool, "cannot write '%s'", o->csv_path);
-    if (json && json != stdout && fclose(json) != 0 && status < 0) status = cli_input_error(tool, "cannot write '%s'", o->json_path);
-    if (status < 0 && fflush(stdout) != 0) status = cli_input_error(tool, "cannot write the output");
+    status = cli_outputs_close(tool, &out, status);
     free(results);
     return status < 0 ? FP8_EXIT_OK : status;
 }

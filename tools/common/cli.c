@@ -63,3 +63,39 @@ bool cli_parse_list(const char *tool, const char *option, const char *text, size
         p += len + 1;
     }
 }
+
+static bool is_stdout(const char *path) { return path && strcmp(path, "-") == 0; }
+
+int cli_outputs_check(const char *tool, const cli_outputs *o)
+{
+    if (is_stdout(o->csv_path) && is_stdout(o->json_path))
+        return cli_usage_error(tool, "--csv and --json cannot both go to stdout");
+    return FP8_CONTINUE;
+}
+
+bool cli_outputs_on_stdout(const cli_outputs *o) { return is_stdout(o->csv_path) || is_stdout(o->json_path); }
+
+int cli_outputs_open(const char *tool, cli_outputs *o)
+{
+    const char *paths[2] = {o->csv_path, o->json_path};
+    FILE **files[2] = {&o->csv, &o->json};
+    for (int k = 0; k < 2; k++) {
+        if (!paths[k]) continue;
+        *files[k] = is_stdout(paths[k]) ? stdout : fopen(paths[k], "w");
+        if (!*files[k]) return cli_input_error(tool, "cannot write '%s'", paths[k]);
+    }
+    return FP8_CONTINUE;
+}
+
+int cli_outputs_close(const char *tool, cli_outputs *o, int status)
+{
+    const char *paths[2] = {o->csv_path, o->json_path};
+    FILE **files[2] = {&o->csv, &o->json};
+    for (int k = 0; k < 2; k++) {
+        if (*files[k] && *files[k] != stdout && fclose(*files[k]) != 0 && status < 0)
+            status = cli_input_error(tool, "cannot write '%s'", paths[k]);
+        *files[k] = NULL;
+    }
+    if (status < 0 && fflush(stdout) != 0) status = cli_input_error(tool, "cannot write the output");
+    return status;
+}

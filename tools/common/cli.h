@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define FP8_EXIT_OK 0
 #define FP8_EXIT_BAD_INPUT 1
@@ -26,5 +27,21 @@ bool cli_parse_size(const char *s, uint64_t *v);
  * for an empty or unknown item or too many. */
 bool cli_parse_list(const char *tool, const char *option, const char *text, size_t max, size_t *count,
                     bool (*parse)(const char *item, void *out, size_t index), void *out);
+
+/* A tool's --csv and --json outputs ("-": stdout, for one of them at most). */
+typedef struct cli_outputs {
+    const char *csv_path, *json_path; /* NULL: not asked for */
+    FILE *csv, *json;
+} cli_outputs;
+
+/* FP8_EXIT_USAGE, after a message, when both would go to stdout; else FP8_CONTINUE. */
+int cli_outputs_check(const char *tool, const cli_outputs *o);
+/* True when one of them goes to stdout (which then holds nothing else). */
+bool cli_outputs_on_stdout(const cli_outputs *o);
+/* Opens those asked for: FP8_CONTINUE, or FP8_EXIT_BAD_INPUT after a message. */
+int cli_outputs_open(const char *tool, cli_outputs *o);
+/* Closes them and flushes stdout. Returns status, or FP8_EXIT_BAD_INPUT after
+ * a message when a write failed and status was FP8_CONTINUE. */
+int cli_outputs_close(const char *tool, cli_outputs *o, int status);
 
 #endif
