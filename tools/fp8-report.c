@@ -738,6 +738,7 @@ static void html_number(FILE *h, const char *fmt, double v)
         fputs(isnan(v) ? "-" : v > 0 ? "exact" : "-inf", h);
 }
 
+/* The page; plot_note, when the images were not drawn, says why and how to draw them. */
 static int write_index(report *r, const figure *figs, size_t nfigs, const char *plot_note)
 {
     char path[4096];
@@ -829,11 +830,18 @@ static int write_index(report *r, const figure *figs, size_t nfigs, const char *
         html_text(h, figs[k].title);
         fputs("</h2>\n<p>", h);
         html_text(h, note_of(n));
-        fprintf(h, "</p>\n<p><a href=\"%s.svg\"><img src=\"%s.png\" alt=\"", n, n);
-        html_text(h, figs[k].title);
-        fprintf(h, "\"></a></p>\n<p>data: <a href=\"%s.csv\">%s.csv</a>, <a href=\"%s.json\">%s.json</a>; "
-                   "script: <a href=\"%s.gp\">%s.gp</a>; images: <a href=\"%s.png\">PNG</a>, <a href=\"%s.svg\">SVG</a></p>\n",
-                n, n, n, n, n, n, n, n);
+        fputs("</p>\n", h);
+        if (!plot_note) { /* the images are there */
+            fprintf(h, "<p><a href=\"%s.svg\"><img src=\"%s.png\" alt=\"", n, n);
+            html_text(h, figs[k].title);
+            fputs("\"></a></p>\n", h);
+        }
+        fprintf(h, "<p>data: <a href=\"%s.csv\">%s.csv</a>, <a href=\"%s.json\">%s.json</a>; script: <a href=\"%s.gp\">%s.gp</a>",
+                n, n, n, n, n, n);
+        if (plot_note)
+            fputs(" (not drawn: see above)</p>\n", h);
+        else
+            fprintf(h, "; images: <a href=\"%s.png\">PNG</a>, <a href=\"%s.svg\">SVG</a></p>\n", n, n);
     }
     fputs("</body>\n</html>\n", h);
     if (fclose(h) != 0) return cli_input_error(tool, "cannot write '%s'", path);

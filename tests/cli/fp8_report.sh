@@ -93,6 +93,7 @@ check "no gnuplot: said on stderr, in one line" eval '[ "$(lines err)" -eq 1 ] &
 check "no gnuplot: said in the page" grep -q "gnuplot was not found" nognu/index.html
 data_ok nognu "${figures[@]}"
 check "no gnuplot: no images" eval '! ls nognu/*.png nognu/*.svg 2>/dev/null'
+check "no gnuplot: the page links only to what is there" links_ok nognu
 
 gnuplot=$(command -v gnuplot) || {
     [ "$failures" -ne 0 ] && finish fp8-report
