@@ -95,6 +95,15 @@ data_ok nognu "${figures[@]}"
 check "no gnuplot: no images" eval '! ls nognu/*.png nognu/*.svg 2>/dev/null'
 check "no gnuplot: the page links only to what is there" links_ok nognu
 
+# ---- a gnuplot that fails: exit 1, its complaint in the one-line reason, the data and scripts still there
+mkdir -p fakebin
+printf '#!/bin/sh\necho "warning: nothing" >&2\necho "line 7: no such terminal" >&2\nexit 1\n' >fakebin/gnuplot
+chmod +x fakebin/gnuplot
+run env PATH="$work/fakebin" "$tool" broken "${small[@]}"
+check "failing gnuplot: exit $code, stderr $(cat err)" eval '[ "$code" -eq 1 ] && [ "$(lines err)" -eq 1 ] &&
+    grep -q "^fp8-report: gnuplot failed on sqnr_vs_scale.gp in broken (exit 1): line 7: no such terminal$" err'
+check "failing gnuplot: the data and scripts are there" eval '[ -s broken/sqnr_vs_scale.csv ] && [ -s broken/sqnr_vs_scale.gp ]'
+
 gnuplot=$(command -v gnuplot) || {
     [ "$failures" -ne 0 ] && finish fp8-report
     echo "fp8-report: all $checks checks passed; SKIP the rest: no gnuplot on PATH to draw images"
