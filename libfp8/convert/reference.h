@@ -15,18 +15,26 @@
 
 #include "core/internal.h"
 
+/* The CUDA backend compiles these same functions for the device (nvcc
+ * defines __CUDACC__); in C they are plain static inline functions. */
+#if defined(__CUDACC__)
+#define FP8_HOST_DEVICE __host__ __device__
+#else
+#define FP8_HOST_DEVICE
+#endif
+
 #define FP8_F32_CANONICAL_NAN 0x7FFFFFFFu
 #define FP8_F16_CANONICAL_NAN 0x7FFFu
 #define FP8_MAG_OVERFLOW 0x100u /* any magnitude above every max_code */
 
-static inline uint32_t fp8_f32_bits(float x)
+FP8_HOST_DEVICE static inline uint32_t fp8_f32_bits(float x)
 {
     uint32_t u;
     memcpy(&u, &x, sizeof u);
     return u;
 }
 
-static inline float fp8_f32_from_bits(uint32_t u)
+FP8_HOST_DEVICE static inline float fp8_f32_from_bits(uint32_t u)
 {
     float x;
     memcpy(&x, &u, sizeof x);
@@ -37,7 +45,7 @@ static inline float fp8_f32_from_bits(uint32_t u)
  *   | S | EEEEE | MM MMMM MMMM |  ->  | S | EEEEEEEE | MMMMMMMMMM 0000000000000 |
  * Normals rebias the exponent by 127 - 15. A subnormal m * 2^-24 is built as
  * (float)m, exact for m < 2^10, with 24 taken off its exponent field. */
-static inline uint32_t fp8_f16_to_f32_bits(uint16_t h)
+FP8_HOST_DEVICE static inline uint32_t fp8_f16_to_f32_bits(uint16_t h)
 {
     const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     const uint32_t exp = (h >> 10) & 0x1Fu, mant = h & 0x3FFu;
@@ -49,7 +57,7 @@ static inline uint32_t fp8_f16_to_f32_bits(uint16_t h)
 
 /* FP32 -> FP16 for values FP16 represents exactly (every FP8 value):
  * no rounding is needed, only the subnormal shift. */
-static inline uint16_t fp8_f32_bits_to_f16_exact(uint32_t b)
+FP8_HOST_DEVICE static inline uint16_t fp8_f32_bits_to_f16_exact(uint32_t b)
 {
     const uint16_t sign = (uint16_t)((b >> 16) & 0x8000u);
     const uint32_t a = b & 0x7FFFFFFFu;
@@ -75,8 +83,9 @@ static inline uint16_t fp8_f32_bits_to_f16_exact(uint32_t b)
  * The magnitude code is then ((max(e, min_exp) - min_exp) << mantissa_bits)
  * + floor + up: a carry out of the mantissa steps the exponent, and a
  * subnormal that rounds up to 2^min_exp lands on the smallest normal code. */
-static inline uint32_t fp8_round_magnitude(uint64_t sig, int e, unsigned frac_bits, const fp8_format_params *p,
-                                           bool stochastic, uint32_t random32)
+FP8_HOST_DEVICE static inline uint32_t fp8_round_magnitude(uint64_t sig, int e, unsigned frac_bits,
+                                                           const fp8_format_params *p, bool stochastic,
+                                                           uint32_t random32)
 {
     const unsigned s = frac_bits - p->mantissa_bits + (e < p->min_exp ? (unsigned)(p->min_exp - e) : 0u);
     uint64_t floor, frac;
@@ -98,7 +107,8 @@ static inline uint32_t fp8_round_magnitude(uint64_t sig, int e, unsigned frac_bi
 
 /* Applies overflow and the sign. FNUZ has no negative zero, and its NaN
  * 0x80 already holds the sign bit. */
-static inline uint8_t fp8_finish(uint32_t mag, uint32_t sign, const fp8_format_params *p, fp8_saturation sat)
+FP8_HOST_DEVICE static inline uint8_t fp8_finish(uint32_t mag, uint32_t sign, const fp8_format_params *p,
+                                                 fp8_saturation sat)
 {
     if (mag > p->max_code) mag = sat == FP8_SATFINITE ? p->max_code : p->max_code + 1u;
     if (p->fnuz && mag == 0) return 0;
@@ -107,8 +117,8 @@ static inline uint8_t fp8_finish(uint32_t mag, uint32_t sign, const fp8_format_p
 
 /* FP32 bits -> FP8. A NaN of any sign or payload gives the format's NaN
  * (cuda_fp8.h canonicalizes FP32 NaNs first). */
-static inline uint8_t fp8_encode_f32_bits(uint32_t bits, const fp8_format_params *p, fp8_saturation sat,
-                                          bool stochastic, uint32_t random32)
+FP8_HOST_DEVICE static inline uint8_t fp8_encode_f32_bits(uint32_t bits, const fp8_format_params *p,
+                                                          fp8_saturation sat, bool stochastic, uint32_t random32)
 {
     const uint32_t sign = (bits >> 24) & 0x80u;
     const uint32_t a = bits & 0x7FFFFFFFu;
@@ -126,7 +136,8 @@ static inline uint8_t fp8_encode_f32_bits(uint32_t bits, const fp8_format_params
 /* FP64 bits -> FP8 with one rounding. For a NaN, cuda_fp8.h keeps the sign
  * in OCP formats, and E5M2 also keeps the top two payload bits with its
  * quiet bit set (0x7E | payload); we do the same. */
-static inline uint8_t fp8_encode_f64_bits(uint64_t bits, const fp8_format_params *p, fp8_saturation sat)
+FP8_HOST_DEVICE static inline uint8_t fp8_encode_f64_bits(uint64_t bits, const fp8_format_params *p,
+                                                          fp8_saturation sat)
 {
     const uint32_t sign = (uint32_t)(bits >> 56) & 0x80u;
     const uint64_t a = bits & UINT64_C(0x7FFFFFFFFFFFFFFF);
@@ -149,7 +160,7 @@ static inline uint8_t fp8_encode_f64_bits(uint64_t bits, const fp8_format_params
 /* FP8 -> FP32 bits, exact.
  *   normal:    | S | E..E | M..M |  ->  S, exponent E - bias + 127, mantissa M << (23 - mbits)
  *   subnormal: m * 2^(min_exp - mbits), built as (float)m (exact) with its exponent field lowered. */
-static inline uint32_t fp8_decode_f32_bits(uint8_t code, const fp8_format_params *p)
+FP8_HOST_DEVICE static inline uint32_t fp8_decode_f32_bits(uint8_t code, const fp8_format_params *p)
 {
     const uint32_t mag = code & 0x7Fu, sign = (uint32_t)(code & 0x80u) << 24;
     if (p->fnuz && code == 0x80) return FP8_F32_CANONICAL_NAN;
@@ -164,7 +175,7 @@ static inline uint32_t fp8_decode_f32_bits(uint8_t code, const fp8_format_params
  * `seed` gets lowbias32(lowbias32(lo ^ k0) + k1), with (k0, k1) derived by
  * splitmix64 from the seed and the index's high 32 bits. 32-bit lanes keep
  * it cheap in SIMD; the two keyed rounds decorrelate seeds and streams. */
-static inline uint32_t fp8_lowbias32(uint32_t x)
+FP8_HOST_DEVICE static inline uint32_t fp8_lowbias32(uint32_t x)
 {
     x ^= x >> 16;
     x *= 0x7FEB352Du;
@@ -178,7 +189,7 @@ typedef struct fp8_sr_key {
     uint32_t k0, k1;
 } fp8_sr_key;
 
-static inline fp8_sr_key fp8_sr_key_for(uint64_t seed, uint32_t index_hi)
+FP8_HOST_DEVICE static inline fp8_sr_key fp8_sr_key_for(uint64_t seed, uint32_t index_hi)
 {
     uint64_t z = seed + UINT64_C(0x9E3779B97F4A7C15) * ((uint64_t)index_hi + 1u);
     z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
@@ -187,7 +198,7 @@ static inline fp8_sr_key fp8_sr_key_for(uint64_t seed, uint32_t index_hi)
     return (fp8_sr_key){(uint32_t)z, (uint32_t)(z >> 32)};
 }
 
-static inline uint32_t fp8_sr_bits(fp8_sr_key key, uint32_t index_lo)
+FP8_HOST_DEVICE static inline uint32_t fp8_sr_bits(fp8_sr_key key, uint32_t index_lo)
 {
     return fp8_lowbias32(fp8_lowbias32(index_lo ^ key.k0) + key.k1);
 }

@@ -1,6 +1,8 @@
 /* libfp8 internal: the scale of one block from its amax; the specification
  * every backend follows. Run under the default FP environment (core/fpenv.h):
- * the FP32 divisions must round to nearest. */
+ * the FP32 divisions must round to nearest. The CUDA backend evaluates
+ * fp8_block_scale_of and fp8_pow2f on the device (FP8_HOST_DEVICE, from
+ * convert/reference.h). */
 #ifndef FP8_QUANTIZE_SCALE_H
 #define FP8_QUANTIZE_SCALE_H
 
@@ -21,7 +23,7 @@ typedef struct fp8_block_scale {
 } fp8_block_scale;
 
 /* 2^k as an FP32, exactly, for k in -149 .. 127. */
-static inline float fp8_pow2f(int k)
+FP8_HOST_DEVICE static inline float fp8_pow2f(int k)
 {
     return fp8_f32_from_bits(k >= -126 ? (uint32_t)(k + 127) << 23 : UINT32_C(1) << (k + 149));
 }
@@ -40,7 +42,7 @@ static inline fp8_scale_rule fp8_scale_rule_of(const fp8_format_params *p, fp8_s
 /* amax_bits: the block's largest finite |x| as FP32 bits. After the floor,
  * amax is a positive normal, so its exponent and mantissa fields give
  * floor(log2 amax) and the power-of-two comparisons exactly. */
-static inline fp8_block_scale fp8_block_scale_of(uint32_t amax_bits, const fp8_scale_rule *r)
+FP8_HOST_DEVICE static inline fp8_block_scale fp8_block_scale_of(uint32_t amax_bits, const fp8_scale_rule *r)
 {
     float amax = fp8_f32_from_bits(amax_bits);
     if (!(amax >= r->amax_min)) amax = r->amax_min;

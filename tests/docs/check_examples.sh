@@ -14,9 +14,16 @@ for doc in "$src"/README.md "$src"/docs/*.md; do
         /^```$/ && inblock { inblock = 0; close(file); next }
         inblock { print > file }' "$doc"
 done
+# fp8/cuda.h's examples need a library built with the CUDA backend.
+has_cuda=0
+nm -D --defined-only "$libdir/libfp8.so" 2>/dev/null | grep -q ' fp8_cuda_device_count$' && has_cuda=1
 for c in "$work"/*.c; do
     [ -f "$c" ] || continue
     grep -q 'int main' "$c" || continue
+    if [ "$has_cuda" -eq 0 ] && grep -q '<fp8/cuda.h>' "$c"; then
+        echo "example $(basename "$c") skipped: libfp8 was built without the CUDA backend"
+        continue
+    fi
     exe="${c%.c}"
     if ! cc -std=c11 -Wall -Werror -I"$inc" "$c" -L"$libdir" -lfp8 -lm -o "$exe" 2> "$exe.log"; then
         echo "example $(basename "$c") does not compile:"; cat "$exe.log"; exit 1

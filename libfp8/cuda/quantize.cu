@@ -1,0 +1,622 @@
+/* libfp8: block-scaled quantization on the device (fp8/cuda.h), byte for
+ * byte what libfp8/quantize/quantize.c computes. As there: a block's amax is
+ * the largest finite |x| as FP32 bits, its scales are quantize/scale.h's
+ * fp8_block_scale_of (here evaluated on the device), and every element is
+ * encode(x * scale) with the product in FP32 (encode.cuh). What differs is
+ * only how the work is spread:
+ *
+ *   group kernel   one group of threads (a warp, or 256 threads) per scale
+ *                  block of up to 4096 runs of four elements: the block is
+ *                  read once into registers, its amax reduced in the group,
+ *                  then encoded from the registers. 1x128 tiles, 128x128
+ *                  blocks, MX 1x32 blocks, rows up to 16384 wide.
+ *   large blocks   (per tensor, say) three kernels over the whole matrix:
+ *                  amax by atomicMax of the bits into scale_inv, encoding
+ *                  with each block's scale, then scale_inv from the amax.
+ *   dual           one 256-thread block per bc x bc tile held in shared
+ *                  memory: rows and columns are reduced and encoded from it.
+ *
+ * Arguments are checked as quantize.c checks them, before anything is
+ * enqueued. */
+#include <string.h>
+
+#include "cuda/encode.cuh"
+#include "quantize/scale.h"
+
+namespace fp8_cuda {
+namespace {
+
+const unsigned kThreads = 256;
+/* Largest block the group kernel holds in registers: 256 threads x 16 runs of 4. */
+const size_t kMaxGroupRuns = 4096;
+/* The fused dual pass keeps a bc x (bc + 1) FP32 tile in shared memory. */
+const size_t kMaxFusedDualTile = 128;
+const size_t kMaxDualTile = 256; /* quantize.c's FP8_DUAL_MAX_TILE */
+
+/* The matrix and its blocks. br, bc are resolved (never 0); nbr, nbc count the blocks. */
+struct Geometry {
+    size_t rows, cols, ldx, ldq, br, bc, nbr, nbc;
+};
+
+struct QuantArgs {
+    Geometry g;
+    const void *x; /* FP32 or BF16 elements, per the kernel's Src */
+    uint8_t *q;
+    float *scale_inv;  /* also the amax (as bits) of the large-block path */
+    int *nonfinite;
+    Encoder enc;
+    fp8_scale_rule rule;
+    uint64_t sr_offset; /* element (r, c) rounds with random index sr_offset + r * cols + c */
+    bool vec_load, vec_store;
+    bool transposed; /* write q^T (q[c * ldq + r]) and scale_inv as [nbc][nbr] */
+};
+
+__device__ inline void amax_update(const uint32_t v[4], uint32_t &amax, bool &nonfinite)
+{
+#pragma unroll
+    for (unsigned j = 0; j < 4; j++) {
+        const uint32_t a = v[j] & 0x7FFFFFFFu;
+        if (a >= 0x7F800000u)
+            nonfinite = true;
+        else
+            amax = a > amax ? a : amax;
+    }
+}
+
+/* One scale block as the group kernel sees it: rows [r0, r0 + h), columns
+ * [c0, c0 + w), cut into runs of four along each row. */
+struct BlockView {
+    size_t bi, bj, r0, c0;
+    unsigned h, w, runs_per_row, runs;
+};
+
+__device__ inline BlockView block_view(const Geometry &g, size_t block)
+{
+    BlockView b;
+    b.bi = block / g.nbc;
+    b.bj = block - b.bi * g.nbc;
+    b.r0 = b.bi * g.br;
+    b.c0 = b.bj * g.bc;
+    b.h = (unsigned)(g.rows - b.r0 < g.br ? g.rows - b.r0 : g.br);
+    b.w = (unsigned)(g.cols - b.c0 < g.bc ? g.cols - b.c0 : g.bc);
+    b.runs_per_row = (b.w + 3) / 4;
+    b.runs = b.h * b.runs_per_row;
+    return b;
+}
+
+/* Run j of a block: its row, first column and length. */
+struct Run {
+    unsigned r, c, count;
+};
+
+__device__ inline Run run_of(const BlockView &b, unsigned j)
+{
+    Run run;
+    run.r = j / b.runs_per_row;
+    run.c = (j - run.r * b.runs_per_row) * 4;
+    run.count = b.w - run.c < 4 ? b.w - run.c : 4;
+    return run;
+}
+
+template <typename Src>
+__device__ inline void load_run(const QuantArgs &a, const BlockView &b, const Run &run, uint32_t v[4])
+{
+    const typename Src::T *x = static_cast<const typename Src::T *>(a.x);
+    load4<Src>(x + (b.r0 + run.r) * a.g.ldx + b.c0 + run.c, run.count, a.vec_load && run.count == 4, v);
+}
+
+/* Encodes a run already scaled and writes it where the orientation says. */
+__device__ inline void encode_store_run(const QuantArgs &a, size_t r, size_t c, unsigned count, const uint32_t v[4])
+{
+    const uint32_t codes = encode4(a.enc, v, a.sr_offset + r * a.g.cols + c);
+    if (!a.transposed) {
+        store_codes4(a.q + r * a.g.ldq + c, count, a.vec_store && count == 4, codes);
+        return;
+    }
+    for (unsigned j = 0; j < count; j++) a.q[(c + j) * a.g.ldq + r] = (uint8_t)(codes >> (8 * j));
+}
+
+/* The maximum and the OR over a group of kGroup threads (a warp or the whole block). */
+template <unsigned kGroup>
+__device__ inline void group_reduce(uint32_t &amax, bool &nonfinite)
+{
+    amax = warp_max(amax);
+    nonfinite = __any_sync(0xFFFFFFFFu, nonfinite);
+    if (kGroup == 32) return;
+    __shared__ uint32_t warp_amax[kThreads / 32];
+    __shared__ int warp_nonfinite[kThreads / 32];
+    const unsigned warp = threadIdx.x / 32;
+    if (threadIdx.x % 32 == 0) warp_amax[warp] = amax, warp_nonfinite[warp] = nonfinite;
+    __syncthreads();
+    for (unsigned w = 0; w < kThreads / 32; w++) {
+        amax = warp_amax[w] > amax ? warp_amax[w] : amax;
+        nonfinite = nonfinite || warp_nonfinite[w];
+    }
+}
+
+/* kCached runs per thread stay in registers between the amax pass and the
+ * encoding pass; the launch guarantees runs <= kGroup * kCached. */
+template <typename Src, unsigned kGroup, unsigned kCached>
+__global__ void __launch_bounds__(kThreads) quantize_groups_kernel(QuantArgs a, size_t nblocks)
+{
+    const unsigned lane = threadIdx.x % kGroup;
+    const size_t block = (size_t)blockIdx.x * (kThreads / kGroup) + threadIdx.x / kGroup;
+    if (block >= nblocks) return; /* whole groups only: a warp, or (kGroup = kThreads) the whole block */
+    const BlockView b = block_view(a.g, block);
+
+    uint32_t cache[kCached][4];
+    uint32_t amax = 0;
+    bool nonfinite = false;
+#pragma unroll
+    for (unsigned k = 0; k < kCached; k++) {
+        const unsigned j = lane + k * kGroup;
+        if (j < b.runs) {
+            load_run<Src>(a, b, run_of(b, j), cache[k]); /* missing elements load as 0 */
+            amax_update(cache[k], amax, nonfinite);
+        }
+    }
+    group_reduce<kGroup>(amax, nonfinite);
+    const fp8_block_scale s = fp8_block_scale_of(amax, &a.rule);
+    if (lane == 0) {
+        a.scale_inv[a.transposed ? b.bj * a.g.nbr + b.bi : block] = s.scale_inv;
+        if (nonfinite && a.nonfinite != NULL) *a.nonfinite = 1;
+    }
+#pragma unroll
+    for (unsigned k = 0; k < kCached; k++) {
+        const unsigned j = lane + k * kGroup;
+        if (j < b.runs) {
+            const Run run = run_of(b, j);
+            scale4(cache[k], s.scale);
+            encode_store_run(a, b.r0 + run.r, b.c0 + run.c, run.count, cache[k]);
+        }
+    }
+}
+
+/* ---- large blocks: whole-matrix passes over runs of four ---- */
+
+struct MatrixRun {
+    size_t r, c;
+    unsigned count;
+};
+
+__device__ inline MatrixRun matrix_run(const Geometry &g, size_t run)
+{
+    const size_t runs_per_row = ceil_div(g.cols, 4);
+    MatrixRun m;
+    m.r = run / runs_per_row;
+    m.c = (run - m.r * runs_per_row) * 4;
+    m.count = g.cols - m.c < 4 ? (unsigned)(g.cols - m.c) : 4u;
+    return m;
+}
+
+__device__ inline size_t block_of(const Geometry &g, size_t r, size_t c) { return (r / g.br) * g.nbc + c / g.bc; }
+
+/* Loads matrix run i (missing elements as 0). */
+template <typename Src>
+__device__ inline MatrixRun load_matrix_run(const QuantArgs &a, size_t i, uint32_t v[4])
+{
+    const MatrixRun m = matrix_run(a.g, i);
+    const typename Src::T *x = static_cast<const typename Src::T *>(a.x);
+    load4<Src>(x + m.r * a.g.ldx + m.c, m.count, a.vec_load && m.count == 4, v);
+    return m;
+}
+
+const size_t kNoBlock = ~(size_t)0;
+
+/* atomicMax of each element's finite |x| bits into amax_bits[block]. A
+ * thread merges while its block stays the same; at the end the lanes of a
+ * warp holding the same block merge before one of them goes to memory. */
+template <typename Src>
+__global__ void __launch_bounds__(kThreads) amax_kernel(QuantArgs a, uint32_t *amax_bits)
+{
+    const size_t runs = a.g.rows * ceil_div(a.g.cols, 4);
+    size_t current = kNoBlock;
+    uint32_t amax = 0;
+    bool nonfinite = false;
+    for (size_t i = grid_first(); i < runs; i += grid_stride()) {
+        uint32_t v[4];
+        const MatrixRun m = load_matrix_run<Src>(a, i, v);
+        for (unsigned j = 0; j < m.count; j++) {
+            const size_t block = block_of(a.g, m.r, m.c + j);
+            if (block != current) {
+                if (current != kNoBlock && amax != 0) atomicMax(amax_bits + current, amax);
+                current = block;
+                amax = 0;
+            }
+            const uint32_t one[4] = {v[j], 0, 0, 0};
+            amax_update(one, amax, nonfinite);
+        }
+    }
+    const unsigned peers = __match_any_sync(0xFFFFFFFFu, (unsigned long long)current);
+    amax = __reduce_max_sync(peers, amax);
+    if (current != kNoBlock && amax != 0 && (threadIdx.x % 32) == (unsigned)(__ffs(peers) - 1))
+        atomicMax(amax_bits + current, amax);
+    if (__any_sync(0xFFFFFFFFu, nonfinite) && threadIdx.x % 32 == 0 && a.nonfinite != NULL) *a.nonfinite = 1;
+}
+
+/* Encodes every element with its block's scale: from the amax bits in
+ * scale_inv (fixed_scale == 0), or the given scale. */
+template <typename Src>
+__global__ void __launch_bounds__(kThreads) encode_blocks_kernel(QuantArgs a, float fixed_scale)
+{
+    const uint32_t *amax_bits = reinterpret_cast<const uint32_t *>(a.scale_inv);
+    const size_t runs = a.g.rows * ceil_div(a.g.cols, 4);
+    size_t current = kNoBlock;
+    float scale = fixed_scale;
+    for (size_t i = grid_first(); i < runs; i += grid_stride()) {
+        uint32_t v[4];
+        const MatrixRun m = load_matrix_run<Src>(a, i, v);
+        for (unsigned j = 0; j < m.count; j++) {
+            if (fixed_scale == 0.0f) {
+                const size_t block = block_of(a.g, m.r, m.c + j);
+                if (block != current) {
+                    current = block;
+                    scale = fp8_block_scale_of(amax_bits[block], &a.rule).scale;
+                }
+            }
+            v[j] = __float_as_uint(__fmul_rn(__uint_as_float(v[j]), scale));
+        }
+        encode_store_run(a, m.r, m.c, m.count, v);
+    }
+}
+
+/* scale_inv[b] from the amax bits stored in it. */
+__global__ void __launch_bounds__(kThreads) finish_scales_kernel(float *scale_inv, size_t n, fp8_scale_rule rule)
+{
+    for (size_t i = grid_first(); i < n; i += grid_stride())
+        scale_inv[i] = fp8_block_scale_of(__float_as_uint(scale_inv[i]), &rule).scale_inv;
+}
+
+/* ---- dequantization: x = decode(q) * scale_inv of its block, the product in FP32 ---- */
+
+__global__ void __launch_bounds__(kThreads)
+dequantize_kernel(Geometry g, const uint8_t *q, const float *scale_inv, float *x, fp8_format_params p, bool vector)
+{
+    const size_t runs = g.rows * ceil_div(g.cols, 4);
+    size_t current = kNoBlock;
+    float s = 0.0f;
+    for (size_t i = grid_first(); i < runs; i += grid_stride()) {
+        const MatrixRun m = matrix_run(g, i);
+        const bool vec = vector && m.count == 4;
+        const uint8_t *src = q + m.r * g.ldq + m.c;
+        uint32_t codes = 0;
+        if (vec)
+            codes = *reinterpret_cast<const uint32_t *>(src);
+        else
+            for (unsigned j = 0; j < m.count; j++) codes |= (uint32_t)src[j] << (8 * j);
+        float out[4];
+#pragma unroll
+        for (unsigned j = 0; j < 4; j++) {
+            const size_t block = block_of(g, m.r, m.c + (j < m.count ? j : 0));
+            if (block != current) current = block, s = scale_inv[block];
+            out[j] = __fmul_rn(__uint_as_float(fp8_decode_f32_bits((uint8_t)(codes >> (8 * j)), &p)), s);
+        }
+        float *dst = x + m.r * g.ldx + m.c;
+        if (vec)
+            *reinterpret_cast<float4 *>(dst) = make_float4(out[0], out[1], out[2], out[3]);
+        else
+            for (unsigned j = 0; j < m.count; j++) dst[j] = out[j];
+    }
+}
+
+/* ---- the fused dual-orientation pass ---- */
+
+struct DualArgs {
+    QuantArgs base; /* g.bc is the tile edge; base.q, base.scale_inv: the row orientation */
+    uint8_t *qt;
+    size_t ldqt, nstrips;
+    float *scale_inv_t;
+};
+
+__device__ inline uint8_t encode_one(const Encoder &e, float x, float scale)
+{
+    const uint32_t v[4] = {__float_as_uint(__fmul_rn(x, scale)), 0, 0, 0};
+    return (uint8_t)encode4(e, v, 0);
+}
+
+/* Block (bj, strip): the tile rows [strip * bc, + h), columns [bj * bc, + w). */
+__global__ void __launch_bounds__(kThreads) dual_kernel(DualArgs d)
+{
+    extern __shared__ float tile[]; /* h x w, row stride bc + 1: column walks hit distinct banks */
+    const Geometry &g = d.base.g;
+    const size_t strip = blockIdx.y, bj = blockIdx.x, bc = g.bc, stride = bc + 1;
+    const size_t r0 = strip * bc, c0 = bj * bc;
+    const unsigned h = (unsigned)(g.rows - r0 < bc ? g.rows - r0 : bc);
+    const unsigned w = (unsigned)(g.cols - c0 < bc ? g.cols - c0 : bc);
+    const float *x = static_cast<const float *>(d.base.x);
+    for (unsigned i = threadIdx.x; i < h * w; i += blockDim.x) {
+        const unsigned r = i / w, c = i - r * w;
+        tile[r * stride + c] = x[(r0 + r) * g.ldx + c0 + c];
+    }
+    __syncthreads();
+
+    const unsigned warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
+    bool nonfinite = false;
+    for (unsigned r = warp; r < h; r += warps) { /* rows: x's 1 x bc tiles */
+        uint32_t amax = 0;
+        for (unsigned c = lane; c < w; c += 32) {
+            const uint32_t v[4] = {__float_as_uint(tile[r * stride + c]), 0, 0, 0};
+            amax_update(v, amax, nonfinite);
+        }
+        const fp8_block_scale s = fp8_block_scale_of(warp_max(amax), &d.base.rule);
+        if (lane == 0) d.base.scale_inv[(r0 + r) * g.nbc + bj] = s.scale_inv;
+        for (unsigned c = lane; c < w; c += 32)
+            d.base.q[(r0 + r) * g.ldq + c0 + c] = encode_one(d.base.enc, tile[r * stride + c], s.scale);
+    }
+    for (unsigned c = warp; c < w; c += warps) { /* columns: x^T's 1 x bc tiles */
+        uint32_t amax = 0;
+        for (unsigned r = lane; r < h; r += 32) {
+            const uint32_t v[4] = {__float_as_uint(tile[r * stride + c]), 0, 0, 0};
+            amax_update(v, amax, nonfinite);
+        }
+        const fp8_block_scale s = fp8_block_scale_of(warp_max(amax), &d.base.rule);
+        if (lane == 0) d.scale_inv_t[(c0 + c) * d.nstrips + strip] = s.scale_inv;
+        for (unsigned r = lane; r < h; r += 32)
+            d.qt[(c0 + c) * d.ldqt + r0 + r] = encode_one(d.base.enc, tile[r * stride + c], s.scale);
+    }
+    if (nonfinite && d.base.nonfinite != NULL) *d.base.nonfinite = 1;
+}
+
+/* ---- MX storage ---- */
+
+/* Powers of two 2^-126 .. 2^127 are normals with a zero mantissa; 2^-127 is the subnormal 0x00400000. */
+__device__ inline bool e8m0_representable(uint32_t b)
+{
+    return ((b & 0x807FFFFFu) == 0 && b >= 0x00800000u && b < 0x7F800000u) || b == 0x00400000u;
+}
+
+__global__ void __launch_bounds__(kThreads) e8m0_check_kernel(const float *scale_inv, size_t n, int *invalid)
+{
+    for (size_t i = grid_first(); i < n; i += grid_stride())
+        if (!e8m0_representable(__float_as_uint(scale_inv[i]))) *invalid = 1;
+}
+
+/* The E8M0 code of a representable value is its FP32 exponent field (0 for 2^-127). */
+__global__ void __launch_bounds__(kThreads)
+to_e8m0_kernel(uint8_t *e8m0, const float *scale_inv, size_t n, const int *invalid)
+{
+    if (*invalid) return;
+    for (size_t i = grid_first(); i < n; i += grid_stride())
+        e8m0[i] = (uint8_t)(__float_as_uint(scale_inv[i]) >> 23);
+}
+
+__global__ void __launch_bounds__(kThreads)
+from_e8m0_kernel(float *scale_inv, const uint8_t *e8m0, size_t n, int *nonfinite)
+{
+    for (size_t i = grid_first(); i < n; i += grid_stride()) {
+        const uint8_t v = e8m0[i];
+        scale_inv[i] = __uint_as_float(v == 0xFF ? FP8_F32_CANONICAL_NAN : v == 0 ? 0x00400000u : (uint32_t)v << 23);
+        if (v == 0xFF && nonfinite != NULL) *nonfinite = 1;
+    }
+}
+
+/* ---- host side ---- */
+
+size_t blocks_along(size_t extent, size_t block)
+{
+    if (block == 0 || block >= extent) return extent > 0 ? 1 : 0;
+    return ceil_div(extent, block);
+}
+
+/* quantize.c's checks: ld >= cols, no overflow in the last element's byte offset. */
+bool matrix_valid(const void *ptr, size_t rows, size_t cols, size_t ld, size_t elem_size)
+{
+    if (rows == 0 || cols == 0) return true;
+    size_t last, bytes;
+    return ptr != NULL && ld >= cols && !fp8_mul_overflows(rows - 1, ld, &last) &&
+           !__builtin_add_overflow(last, cols, &last) && !fp8_mul_overflows(last, elem_size, &bytes);
+}
+
+fp8_status check_config(const fp8_quant_config *cfg)
+{
+    FP8_RETURN_IF(cfg == NULL || !fp8_format_valid(cfg->format) || !fp8_saturation_valid(cfg->saturation),
+                  FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF((unsigned)cfg->scale_mode > (unsigned)FP8_SCALE_POW2_OCP_MX, FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(!(cfg->amax_floor >= 0.0f && cfg->amax_floor <= 3.0e38f), FP8_ERR_INVALID_ARGUMENT);
+    return FP8_OK;
+}
+
+Geometry geometry_of(size_t rows, size_t cols, size_t ldx, size_t ldq, size_t block_rows, size_t block_cols)
+{
+    Geometry g;
+    g.rows = rows, g.cols = cols, g.ldx = ldx, g.ldq = ldq;
+    g.br = block_rows == 0 || block_rows > rows ? rows : block_rows;
+    g.bc = block_cols == 0 || block_cols > cols ? cols : block_cols;
+    g.nbr = blocks_along(rows, block_rows);
+    g.nbc = blocks_along(cols, block_cols);
+    return g;
+}
+
+/* Validates as quantize.c's setup_job and fills the arguments every path shares. */
+fp8_status setup(QuantArgs &a, const fp8_quant_config *cfg, const void *x, size_t elem_size, size_t rows,
+                 size_t cols, size_t ldx, uint8_t *q, size_t ldq, float *scale_inv)
+{
+    FP8_FORWARD_IF_ERROR(check_config(cfg));
+    FP8_RETURN_IF(!matrix_valid(x, rows, cols, ldx, elem_size) || !matrix_valid(q, rows, cols, ldq, 1),
+                  FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(rows > 0 && cols > 0 && fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols) == 0,
+                  FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(rows > 0 && cols > 0 && scale_inv == NULL, FP8_ERR_INVALID_ARGUMENT);
+    memset(&a, 0, sizeof a);
+    a.g = geometry_of(rows, cols, ldx, ldq, cfg->block_rows, cfg->block_cols);
+    a.x = x;
+    a.q = q;
+    a.scale_inv = scale_inv;
+    a.enc = make_encoder(cfg->format, cfg->saturation, false, 0);
+    a.rule = fp8_scale_rule_of(fp8_format_params_of(cfg->format), cfg->scale_mode, cfg->amax_floor);
+    /* runs of four start at multiples of four within every block */
+    const bool runs_aligned = a.g.bc % 4 == 0 || a.g.nbc == 1;
+    a.vec_load = runs_aligned && ldx % 4 == 0 && aligned(x, 4 * elem_size);
+    a.vec_store = runs_aligned && ldq % 4 == 0 && aligned(q, 4);
+    return FP8_OK;
+}
+
+template <typename Src, unsigned kGroup, unsigned kCached>
+fp8_status launch_groups(const QuantArgs &a, cudaStream_t s)
+{
+    const size_t nblocks = a.g.nbr * a.g.nbc, per_cta = kThreads / kGroup;
+    const size_t grid = ceil_div(nblocks, per_cta);
+    FP8_RETURN_IF(grid > 0x7FFFFFFFu, FP8_ERR_UNSUPPORTED);
+    quantize_groups_kernel<Src, kGroup, kCached><<<(unsigned)grid, kThreads, 0, s>>>(a, nblocks);
+    return launched("quantize_groups_kernel");
+}
+
+/* Runs the quantization described by `a` (scale_inv receives the scales). */
+template <typename Src>
+fp8_status run(QuantArgs &a, int *nonfinite, cudaStream_t s)
+{
+    a.nonfinite = nonfinite;
+    FP8_FORWARD_IF_ERROR(clear_flag(nonfinite, s));
+    if (a.g.rows == 0 || a.g.cols == 0) return FP8_OK;
+    const size_t runs_per_block = a.g.br * ceil_div(a.g.bc, 4);
+    if (runs_per_block <= 64) return launch_groups<Src, 32, 2>(a, s);
+    if (runs_per_block <= kMaxGroupRuns) return launch_groups<Src, kThreads, kMaxGroupRuns / kThreads>(a, s);
+
+    const size_t nscales = a.g.nbr * a.g.nbc, runs = a.g.rows * ceil_div(a.g.cols, 4);
+    uint32_t *amax_bits = reinterpret_cast<uint32_t *>(a.scale_inv);
+    FP8_CUDA_TRY(cudaMemsetAsync(amax_bits, 0, nscales * sizeof *amax_bits, s));
+    amax_kernel<Src><<<grid_for(runs, kThreads), kThreads, 0, s>>>(a, amax_bits);
+    FP8_FORWARD_IF_ERROR(launched("amax_kernel"));
+    encode_blocks_kernel<Src><<<grid_for(runs, kThreads), kThreads, 0, s>>>(a, 0.0f);
+    FP8_FORWARD_IF_ERROR(launched("encode_blocks_kernel"));
+    finish_scales_kernel<<<grid_for(nscales, kThreads), kThreads, 0, s>>>(a.scale_inv, nscales, a.rule);
+    return launched("finish_scales_kernel");
+}
+
+} // namespace
+} // namespace fp8_cuda
+
+using namespace fp8_cuda;
+
+extern "C" {
+
+fp8_status fp8_cuda_quantize_f32(const fp8_quant_config *cfg, const float *x, size_t rows, size_t cols, size_t ldx,
+                                 uint8_t *q, size_t ldq, float *scale_inv, int *nonfinite, void *stream)
+{
+    QuantArgs a;
+    FP8_FORWARD_IF_ERROR(setup(a, cfg, x, sizeof *x, rows, cols, ldx, q, ldq, scale_inv));
+    return run<F32Source>(a, nonfinite, stream_of(stream));
+}
+
+fp8_status fp8_cuda_quantize_bf16(const fp8_quant_config *cfg, const uint16_t *x, size_t rows, size_t cols,
+                                  size_t ldx, uint8_t *q, size_t ldq, float *scale_inv, int *nonfinite, void *stream)
+{
+    QuantArgs a;
+    FP8_FORWARD_IF_ERROR(setup(a, cfg, x, sizeof *x, rows, cols, ldx, q, ldq, scale_inv));
+    return run<Bf16Source>(a, nonfinite, stream_of(stream));
+}
+
+fp8_status fp8_cuda_quantize_f32_sr(const fp8_quant_config *cfg, const float *x, size_t rows, size_t cols,
+                                    size_t ldx, uint8_t *q, size_t ldq, float *scale_inv, uint64_t seed,
+                                    uint64_t offset, int *nonfinite, void *stream)
+{
+    QuantArgs a;
+    FP8_FORWARD_IF_ERROR(setup(a, cfg, x, sizeof *x, rows, cols, ldx, q, ldq, scale_inv));
+    a.enc = make_encoder(cfg->format, cfg->saturation, true, seed);
+    a.sr_offset = offset;
+    return run<F32Source>(a, nonfinite, stream_of(stream));
+}
+
+fp8_status fp8_cuda_quantize_f32_scaled(const fp8_quant_config *cfg, const float *x, size_t rows, size_t cols,
+                                        size_t ldx, float scale, uint8_t *q, size_t ldq, float *amax, int *nonfinite,
+                                        void *stream)
+{
+    FP8_RETURN_IF(cfg == NULL || !(scale > 0.0f && scale <= 3.4e38f) || amax == NULL, FP8_ERR_INVALID_ARGUMENT);
+    fp8_quant_config per_tensor = *cfg;
+    per_tensor.block_rows = per_tensor.block_cols = 0;
+    QuantArgs a;
+    FP8_FORWARD_IF_ERROR(setup(a, &per_tensor, x, sizeof *x, rows, cols, ldx, q, ldq, amax));
+    const cudaStream_t s = stream_of(stream);
+    a.nonfinite = nonfinite;
+    FP8_FORWARD_IF_ERROR(clear_flag(nonfinite, s));
+    uint32_t *amax_bits = reinterpret_cast<uint32_t *>(amax);
+    FP8_CUDA_TRY(cudaMemsetAsync(amax_bits, 0, sizeof *amax_bits, s));
+    if (rows == 0 || cols == 0) return FP8_OK;
+    const size_t runs = rows * ceil_div(cols, 4);
+    amax_kernel<F32Source><<<grid_for(runs, kThreads), kThreads, 0, s>>>(a, amax_bits);
+    FP8_FORWARD_IF_ERROR(launched("amax_kernel"));
+    encode_blocks_kernel<F32Source><<<grid_for(runs, kThreads), kThreads, 0, s>>>(a, scale);
+    return launched("encode_blocks_kernel");
+}
+
+fp8_status fp8_cuda_dequantize_f32(const fp8_quant_config *cfg, const uint8_t *q, size_t rows, size_t cols,
+                                   size_t ldq, const float *scale_inv, float *x, size_t ldx, void *stream)
+{
+    FP8_FORWARD_IF_ERROR(check_config(cfg));
+    FP8_RETURN_IF(!matrix_valid(q, rows, cols, ldq, 1) || !matrix_valid(x, rows, cols, ldx, sizeof *x),
+                  FP8_ERR_INVALID_ARGUMENT);
+    if (rows == 0 || cols == 0) return FP8_OK;
+    FP8_RETURN_IF(scale_inv == NULL || fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols) == 0,
+                  FP8_ERR_INVALID_ARGUMENT);
+    const Geometry g = geometry_of(rows, cols, ldx, ldq, cfg->block_rows, cfg->block_cols);
+    const bool vector = ldq % 4 == 0 && ldx % 4 == 0 && aligned(q, 4) && aligned(x, 16);
+    const size_t runs = rows * ceil_div(cols, 4);
+    dequantize_kernel<<<grid_for(runs, kThreads), kThreads, 0, stream_of(stream)>>>(
+        g, q, scale_inv, x, *fp8_format_params_of(cfg->format), vector);
+    return launched("dequantize_kernel");
+}
+
+fp8_status fp8_cuda_quantize_dual_f32(const fp8_quant_config *cfg, const float *x, size_t rows, size_t cols,
+                                      size_t ldx, uint8_t *q, size_t ldq, float *scale_inv, uint8_t *qt, size_t ldqt,
+                                      float *scale_inv_t, int *nonfinite, void *stream)
+{
+    QuantArgs a;
+    FP8_FORWARD_IF_ERROR(setup(a, cfg, x, sizeof *x, rows, cols, ldx, q, ldq, scale_inv));
+    FP8_RETURN_IF(cfg->block_rows != 1 || cfg->block_cols == 0, FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(cfg->block_cols > kMaxDualTile, FP8_ERR_UNSUPPORTED);
+    FP8_RETURN_IF(!matrix_valid(qt, cols, rows, ldqt, 1), FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(rows > 0 && cols > 0 && scale_inv_t == NULL, FP8_ERR_INVALID_ARGUMENT);
+    const cudaStream_t s = stream_of(stream);
+    const size_t bc = cfg->block_cols, nstrips = blocks_along(rows, bc);
+    if (bc > kMaxFusedDualTile) {
+        /* two passes: x in 1 x bc tiles, then x's bc x 1 blocks written transposed */
+        FP8_FORWARD_IF_ERROR(run<F32Source>(a, nonfinite, s));
+        QuantArgs t = a;
+        t.g = geometry_of(rows, cols, ldx, ldqt, bc, 1);
+        t.q = qt;
+        t.scale_inv = scale_inv_t;
+        t.transposed = true;
+        t.vec_store = false;
+        t.nonfinite = nonfinite;
+        return rows == 0 || cols == 0 ? FP8_OK : launch_groups<F32Source, kThreads, kMaxGroupRuns / kThreads>(t, s);
+    }
+    a.nonfinite = nonfinite;
+    FP8_FORWARD_IF_ERROR(clear_flag(nonfinite, s));
+    if (rows == 0 || cols == 0) return FP8_OK;
+    DualArgs d;
+    d.base = a;
+    d.base.g.bc = bc; /* the tile edge in both directions, also when wider than the matrix */
+    d.qt = qt;
+    d.ldqt = ldqt;
+    d.nstrips = nstrips;
+    d.scale_inv_t = scale_inv_t;
+    const size_t smem = bc * (bc + 1) * sizeof(float);
+    FP8_CUDA_TRY(cudaFuncSetAttribute(dual_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    FP8_RETURN_IF(a.g.nbc > 0x7FFFFFFFu || nstrips > 65535, FP8_ERR_UNSUPPORTED);
+    dual_kernel<<<dim3((unsigned)a.g.nbc, (unsigned)nstrips), kThreads, smem, s>>>(d);
+    return launched("dual_kernel");
+}
+
+fp8_status fp8_cuda_scales_to_e8m0(uint8_t *e8m0, const float *scale_inv, size_t n, int *invalid, void *stream)
+{
+    FP8_RETURN_IF(invalid == NULL || (n > 0 && (e8m0 == NULL || scale_inv == NULL)), FP8_ERR_INVALID_ARGUMENT);
+    const cudaStream_t s = stream_of(stream);
+    FP8_FORWARD_IF_ERROR(clear_flag(invalid, s));
+    if (n == 0) return FP8_OK;
+    e8m0_check_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(scale_inv, n, invalid);
+    FP8_FORWARD_IF_ERROR(launched("e8m0_check_kernel"));
+    to_e8m0_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(e8m0, scale_inv, n, invalid);
+    return launched("to_e8m0_kernel");
+}
+
+fp8_status fp8_cuda_scales_from_e8m0(float *scale_inv, const uint8_t *e8m0, size_t n, int *nonfinite, void *stream)
+{
+    FP8_RETURN_IF(n > 0 && (e8m0 == NULL || scale_inv == NULL), FP8_ERR_INVALID_ARGUMENT);
+    const cudaStream_t s = stream_of(stream);
+    FP8_FORWARD_IF_ERROR(clear_flag(nonfinite, s));
+    if (n == 0) return FP8_OK;
+    from_e8m0_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(scale_inv, e8m0, n, nonfinite);
+    return launched("from_e8m0_kernel");
+}
+
+} // extern "C"
