@@ -714,7 +714,7 @@ static const char *const figure_notes[] = {
     "gemm_error_vs_k", "D = A B^T with 32 x K and 32 x K operands; accumulation error against the FP64 product of the "
     "operands the GEMM reads, and, dotted, BF16's and E4M3's whole error against the FP64 product of the FP32 "
     "inputs. with-sum and products are the two readings of how Hopper's tensor cores align the running sum "
-    "(fp8_accum_model in fp8/gemm.h); fp8-gemm-error runs the full sweep.",
+    "(docs/gemm.md); fp8-gemm-error runs the full sweep.",
     "sqnr_by_granularity", "The finer the blocks, the less one large value costs its neighbours. Tensors whose "
     "names share a prefix up to a layer number (model.layers.12) are merged into that layer.",
     "sqnr_vs_crest_factor", "LLM-like activations whose massive values grow from 1 to 65536 times the other values' "
