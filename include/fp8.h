@@ -11,6 +11,7 @@
 #include "fp8/cpu.h"
 #include "fp8/quantize.h"
 #include "fp8/gemm.h"
+#include "fp8/stats.h"
 #include "fp8/linear.h"
 
 #endif /* FP8_H */

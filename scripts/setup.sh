@@ -20,8 +20,9 @@ fp8_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
-# Build prerequisites, the test framework, gnuplot for plots, OpenBLAS for the benchmark baseline.
-FP8_PACKAGES=(cmake ninja-build gcc g++ make pkg-config check gnuplot-nox libopenblas-dev binutils)
+# Build prerequisites, the test framework, gnuplot for plots, OpenBLAS for the benchmark baseline,
+# clang for the libFuzzer harnesses, the King James Bible (public domain) as fp8-train's text.
+FP8_PACKAGES=(cmake ninja-build gcc g++ make pkg-config check gnuplot-nox libopenblas-dev binutils clang bible-kjv)
 
 # The CUDA toolkit lives in /usr/local/cuda on these machines; put nvcc on PATH if it is there.
 if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
