@@ -312,24 +312,29 @@ static void avx2_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, floa
 }
 
 /* ---- decoding ----------------------------------------------------------------------------------
- *   code << 24, arithmetic shift right by 1 + mantissa_bits, keep sign and magnitude:
- *     | S | 0000 | E..E M..M | 0... |  = sign | mag << (23 - mantissa_bits)
- *   times 2^(127 - bias) is the value, normal or subnormal alike (FP8 subnormals land in FP32's
- *   subnormal range, and the product is exact). Then the specials. */
+ * No FP32 subnormal ever enters an arithmetic instruction (they take a slow microcode path):
+ *   normal:    | S | E..E | M..M |  ->  (mag << (23 - mbits)) + ((127 - bias) << 23), in integers;
+ *   subnormal: m * 2^(min_exp - mbits) = (1.m * 2^min_exp) - 2^min_exp, an exact subtraction of
+ *              two normals (the mantissa m placed under the exponent of 2^min_exp).
+ * Then the sign, and the specials. */
 FP8_INLINE __m256 decode8_f32(const fp8_format_params *p, const uint8_t *src)
 {
-    const int mbits = (int)p->mantissa_bits;
+    const int shift = 23 - (int)p->mantissa_bits;
     const __m256i c = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)src));
-    const __m256i placed = _mm256_and_si256(_mm256_srai_epi32(_mm256_slli_epi32(c, 24), 1 + mbits),
-                                            _mm256_set1_epi32((int)(0x80000000u | (0x7Fu << (23 - mbits)))));
-    __m256 f = _mm256_mul_ps(_mm256_castsi256_ps(placed), _mm256_castsi256_ps(_mm256_set1_epi32((254 - p->bias) << 23)));
+    const __m256i mag = _mm256_and_si256(c, _mm256_set1_epi32(0x7F));
+    const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(c, _mm256_set1_epi32(0x80)), 24);
+    const __m256i placed = _mm256_slli_epi32(mag, shift);
+    const __m256i normal = _mm256_add_epi32(placed, _mm256_set1_epi32((127 - p->bias) << 23));
+    const __m256 low = _mm256_castsi256_ps(_mm256_set1_epi32((127 + p->min_exp) << 23)); /* 2^min_exp */
+    const __m256 subnormal = _mm256_sub_ps(_mm256_or_ps(_mm256_castsi256_ps(placed), low), low);
+    const __m256i is_sub = _mm256_cmpgt_epi32(_mm256_set1_epi32(1 << p->mantissa_bits), mag);
+    __m256 f = _mm256_blendv_ps(_mm256_castsi256_ps(normal), subnormal, _mm256_castsi256_ps(is_sub));
+    f = _mm256_or_ps(f, _mm256_castsi256_ps(sign));
     const __m256 nan = _mm256_castsi256_ps(_mm256_set1_epi32((int)FP8_F32_CANONICAL_NAN));
     if (p->fnuz) return _mm256_blendv_ps(f, nan, _mm256_castsi256_ps(_mm256_cmpeq_epi32(c, _mm256_set1_epi32(0x80))));
-    const __m256i mag = _mm256_and_si256(c, _mm256_set1_epi32(0x7F));
     if (p->infinity_mag <= 0x7F) {
         const __m256i is_inf = _mm256_cmpeq_epi32(mag, _mm256_set1_epi32((int)p->infinity_mag));
-        const __m256i inf = _mm256_or_si256(_mm256_and_si256(placed, _mm256_set1_epi32((int)0x80000000u)),
-                                            _mm256_set1_epi32(0x7F800000));
+        const __m256i inf = _mm256_or_si256(sign, _mm256_set1_epi32(0x7F800000));
         f = _mm256_blendv_ps(f, _mm256_castsi256_ps(inf), _mm256_castsi256_ps(is_inf));
     }
     const int last_value = (int)p->first_special_mag - 1 + (p->infinity_mag <= 0x7F);
