@@ -456,7 +456,7 @@ fp8_status fp8_cuda_bf16_gemm(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg,
                               void *stream)
 {
     FP8_RETURN_IF(h == NULL || cfg == NULL || cfg->fast_accum != 0, FP8_ERR_INVALID_ARGUMENT);
-    FP8_RETURN_IF(!extent_valid(M, K, lda) || !extent_valid(N, K, ldb) || !extent_valid(M, N, ldd),
+    FP8_RETURN_IF(!fp8_extent_valid(M, K, lda) || !fp8_extent_valid(N, K, ldb) || !fp8_extent_valid(M, N, ldd),
                   FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(M != 0 && N != 0 && (D == NULL || (K != 0 && (A == NULL || B == NULL))), FP8_ERR_INVALID_ARGUMENT);
     if (M == 0 || N == 0) return FP8_OK;

@@ -4,26 +4,11 @@
 #ifndef FP8_CUDA_GEMM_OPERANDS_CUH
 #define FP8_CUDA_GEMM_OPERANDS_CUH
 
+#include "core/shape.h"
 #include "cuda/common.cuh"
 #include "fp8/gemm.h"
 
 namespace fp8_cuda {
-
-/* rows x cols at stride ld can be addressed: ld >= cols and no size_t overflow. */
-inline bool extent_valid(size_t rows, size_t cols, size_t ld)
-{
-    size_t last;
-    if (ld < cols) return false;
-    if (rows == 0 || cols == 0) return true;
-    return !fp8_mul_overflows(rows - 1, ld, &last) && last <= SIZE_MAX - cols;
-}
-
-/* 0 or anything larger than the extent means the whole extent (at least 1). */
-inline size_t effective_block(size_t block, size_t extent)
-{
-    const size_t b = block == 0 || block > extent ? extent : block;
-    return b == 0 ? 1 : b;
-}
 
 /* Element (r, k) stands for decode(data[r * ld + k]) * scale_inv[(r / block_rows) * k_blocks + k / block_k]. */
 struct Operand {
@@ -36,7 +21,7 @@ struct Operand {
 
 inline bool operand_of(const fp8_qmatrix *q, Operand *op)
 {
-    if (q == NULL || !fp8_format_valid(q->format) || !extent_valid(q->rows, q->cols, q->ld)) return false;
+    if (q == NULL || !fp8_format_valid(q->format) || !fp8_extent_valid(q->rows, q->cols, q->ld)) return false;
     if (q->rows != 0 && q->cols != 0 && (q->data == NULL || q->scale_inv == NULL)) return false;
     op->data = q->data;
     op->rows = q->rows;
@@ -44,8 +29,8 @@ inline bool operand_of(const fp8_qmatrix *q, Operand *op)
     op->ld = q->ld;
     op->format = q->format;
     op->scale_inv = q->scale_inv;
-    op->block_rows = effective_block(q->block_rows, q->rows);
-    op->block_k = effective_block(q->block_cols, q->cols);
+    op->block_rows = fp8_effective_block(q->block_rows, q->rows);
+    op->block_k = fp8_effective_block(q->block_cols, q->cols);
     op->k_blocks = ceil_div(q->cols, op->block_k);
     return true;
 }
@@ -56,7 +41,7 @@ inline fp8_status check_gemm_operands(const fp8_qmatrix *A, const fp8_qmatrix *B
                                       Operand *a, Operand *b)
 {
     FP8_RETURN_IF(!operand_of(A, a) || !operand_of(B, b) || A->cols != B->cols, FP8_ERR_INVALID_ARGUMENT);
-    FP8_RETURN_IF(!extent_valid(a->rows, b->rows, ldd) || (D == NULL && a->rows != 0 && b->rows != 0),
+    FP8_RETURN_IF(!fp8_extent_valid(a->rows, b->rows, ldd) || (D == NULL && a->rows != 0 && b->rows != 0),
                   FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(a->block_k != b->block_k, FP8_ERR_INVALID_ARGUMENT);
     return FP8_OK;

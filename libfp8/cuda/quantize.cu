@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cuda/encode.cuh"
+#include "core/shape.h"
 #include "quantize/scale.h"
 
 namespace fp8_cuda {
@@ -392,38 +393,14 @@ from_e8m0_kernel(float *scale_inv, const uint8_t *e8m0, size_t n, int *nonfinite
 
 /* ---- host side ---- */
 
-size_t blocks_along(size_t extent, size_t block)
-{
-    if (block == 0 || block >= extent) return extent > 0 ? 1 : 0;
-    return ceil_div(extent, block);
-}
-
-/* quantize.c's checks: ld >= cols, no overflow in the last element's byte offset. */
-bool matrix_valid(const void *ptr, size_t rows, size_t cols, size_t ld, size_t elem_size)
-{
-    if (rows == 0 || cols == 0) return true;
-    size_t last, bytes;
-    return ptr != NULL && ld >= cols && !fp8_mul_overflows(rows - 1, ld, &last) &&
-           !__builtin_add_overflow(last, cols, &last) && !fp8_mul_overflows(last, elem_size, &bytes);
-}
-
-fp8_status check_config(const fp8_quant_config *cfg)
-{
-    FP8_RETURN_IF(cfg == NULL || !fp8_format_valid(cfg->format) || !fp8_saturation_valid(cfg->saturation),
-                  FP8_ERR_INVALID_ARGUMENT);
-    FP8_RETURN_IF((unsigned)cfg->scale_mode > (unsigned)FP8_SCALE_POW2_OCP_MX, FP8_ERR_INVALID_ARGUMENT);
-    FP8_RETURN_IF(!(cfg->amax_floor >= 0.0f && cfg->amax_floor <= 3.0e38f), FP8_ERR_INVALID_ARGUMENT);
-    return FP8_OK;
-}
-
 Geometry geometry_of(size_t rows, size_t cols, size_t ldx, size_t ldq, size_t block_rows, size_t block_cols)
 {
     Geometry g;
     g.rows = rows, g.cols = cols, g.ldx = ldx, g.ldq = ldq;
     g.br = block_rows == 0 || block_rows > rows ? rows : block_rows;
     g.bc = block_cols == 0 || block_cols > cols ? cols : block_cols;
-    g.nbr = blocks_along(rows, block_rows);
-    g.nbc = blocks_along(cols, block_cols);
+    g.nbr = fp8_blocks_along(rows, block_rows);
+    g.nbc = fp8_blocks_along(cols, block_cols);
     return g;
 }
 
@@ -431,8 +408,8 @@ Geometry geometry_of(size_t rows, size_t cols, size_t ldx, size_t ldq, size_t bl
 fp8_status setup(QuantArgs &a, const fp8_quant_config *cfg, const void *x, size_t elem_size, size_t rows,
                  size_t cols, size_t ldx, uint8_t *q, size_t ldq, float *scale_inv)
 {
-    FP8_FORWARD_IF_ERROR(check_config(cfg));
-    FP8_RETURN_IF(!matrix_valid(x, rows, cols, ldx, elem_size) || !matrix_valid(q, rows, cols, ldq, 1),
+    FP8_FORWARD_IF_ERROR(fp8_quant_config_check(cfg));
+    FP8_RETURN_IF(!fp8_matrix_valid(x, rows, cols, ldx, elem_size) || !fp8_matrix_valid(q, rows, cols, ldq, 1),
                   FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(rows > 0 && cols > 0 && fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols) == 0,
                   FP8_ERR_INVALID_ARGUMENT);
@@ -542,8 +519,8 @@ fp8_status fp8_cuda_quantize_f32_scaled(const fp8_quant_config *cfg, const float
 fp8_status fp8_cuda_dequantize_f32(const fp8_quant_config *cfg, const uint8_t *q, size_t rows, size_t cols,
                                    size_t ldq, const float *scale_inv, float *x, size_t ldx, void *stream)
 {
-    FP8_FORWARD_IF_ERROR(check_config(cfg));
-    FP8_RETURN_IF(!matrix_valid(q, rows, cols, ldq, 1) || !matrix_valid(x, rows, cols, ldx, sizeof *x),
+    FP8_FORWARD_IF_ERROR(fp8_quant_config_check(cfg));
+    FP8_RETURN_IF(!fp8_matrix_valid(q, rows, cols, ldq, 1) || !fp8_matrix_valid(x, rows, cols, ldx, sizeof *x),
                   FP8_ERR_INVALID_ARGUMENT);
     if (rows == 0 || cols == 0) return FP8_OK;
     FP8_RETURN_IF(scale_inv == NULL || fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols) == 0,
@@ -564,10 +541,10 @@ fp8_status fp8_cuda_quantize_dual_f32(const fp8_quant_config *cfg, const float *
     FP8_FORWARD_IF_ERROR(setup(a, cfg, x, sizeof *x, rows, cols, ldx, q, ldq, scale_inv));
     FP8_RETURN_IF(cfg->block_rows != 1 || cfg->block_cols == 0, FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(cfg->block_cols > kMaxDualTile, FP8_ERR_UNSUPPORTED);
-    FP8_RETURN_IF(!matrix_valid(qt, cols, rows, ldqt, 1), FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(!fp8_matrix_valid(qt, cols, rows, ldqt, 1), FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(rows > 0 && cols > 0 && scale_inv_t == NULL, FP8_ERR_INVALID_ARGUMENT);
     const cudaStream_t s = stream_of(stream);
-    const size_t bc = cfg->block_cols, nstrips = blocks_along(rows, bc);
+    const size_t bc = cfg->block_cols, nstrips = fp8_blocks_along(rows, bc);
     if (bc > kMaxFusedDualTile) {
         /* two passes: x in 1 x bc tiles, then x's bc x 1 blocks written transposed */
         FP8_FORWARD_IF_ERROR(run<F32Source>(a, nonfinite, s));

@@ -18,6 +18,7 @@
 #include "convert/reference.h"
 #include "core/fpenv.h"
 #include "core/internal.h"
+#include "core/shape.h"
 #include "gemm/gemm_kernels.h"
 
 /* Cache blocking, in FP32 elements: KC near 512 (a B sliver of KC x NR is 32 KiB of L1, and D
@@ -62,25 +63,9 @@ typedef struct gemm_operand {
     size_t rows, block_rows, block_k, k_blocks;
 } gemm_operand;
 
-/* Whether rows x cols at stride ld can be addressed: ld >= cols and no size_t overflow. */
-static bool extent_valid(size_t rows, size_t cols, size_t ld)
-{
-    size_t last;
-    if (ld < cols) return false;
-    if (rows == 0 || cols == 0) return true;
-    return !fp8_mul_overflows(rows - 1, ld, &last) && last <= SIZE_MAX - cols;
-}
-
-/* A block size along an extent: 0 or anything larger means the whole extent (at least 1). */
-static size_t effective_block(size_t block, size_t extent)
-{
-    const size_t b = block == 0 || block > extent ? extent : block;
-    return b == 0 ? 1 : b;
-}
-
 static bool operand_from_qmatrix(const fp8_qmatrix *q, gemm_operand *op)
 {
-    if (q == NULL || !fp8_format_valid(q->format) || !extent_valid(q->rows, q->cols, q->ld)) return false;
+    if (q == NULL || !fp8_format_valid(q->format) || !fp8_extent_valid(q->rows, q->cols, q->ld)) return false;
     const bool empty = q->rows == 0 || q->cols == 0;
     if (!empty && (q->data == NULL || q->scale_inv == NULL)) return false;
     *op = (gemm_operand){.kind = OPERAND_FP8,
@@ -89,8 +74,8 @@ static bool operand_from_qmatrix(const fp8_qmatrix *q, gemm_operand *op)
                          .format = fp8_format_params_of(q->format),
                          .scale_inv = q->scale_inv,
                          .rows = q->rows,
-                         .block_rows = effective_block(q->block_rows, q->rows),
-                         .block_k = effective_block(q->block_cols, q->cols)};
+                         .block_rows = fp8_effective_block(q->block_rows, q->rows),
+                         .block_k = fp8_effective_block(q->block_cols, q->cols)};
     op->k_blocks = (q->cols + op->block_k - 1) / op->block_k;
     return true;
 }
@@ -98,7 +83,7 @@ static bool operand_from_qmatrix(const fp8_qmatrix *q, gemm_operand *op)
 /* A BF16 or FP32 operand: no scales. */
 static bool operand_unscaled(operand_kind kind, const void *data, size_t rows, size_t k, size_t ld, gemm_operand *op)
 {
-    if (!extent_valid(rows, k, ld) || (data == NULL && rows != 0 && k != 0)) return false;
+    if (!fp8_extent_valid(rows, k, ld) || (data == NULL && rows != 0 && k != 0)) return false;
     *op = (gemm_operand){.kind = kind, .data = data, .ld = ld, .rows = rows, .block_rows = 1, .block_k = 1};
     return true;
 }
@@ -379,7 +364,7 @@ static bool config_valid(const fp8_gemm_config *cfg)
 static bool job_init(gemm_job *j, const fp8_gemm_config *cfg, size_t M, size_t N, size_t K, const void *D,
                      size_t ldd)
 {
-    if (!config_valid(cfg) || !extent_valid(M, N, ldd) || (D == NULL && M != 0 && N != 0)) return false;
+    if (!config_valid(cfg) || !fp8_extent_valid(M, N, ldd) || (D == NULL && M != 0 && N != 0)) return false;
     /* the operands must cut K alike, and promotions fall on block boundaries */
     if (j->a.block_k != j->b.block_k) return false;
     if (j->a.k_blocks > 1 && (cfg->promote_interval == 0 || j->a.block_k % cfg->promote_interval != 0)) return false;

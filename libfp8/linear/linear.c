@@ -19,6 +19,7 @@
 
 #include "convert/reference.h"
 #include "core/internal.h"
+#include "core/shape.h"
 #include "cpu/kernels.h"
 #include "quantize/scale.h"
 
@@ -265,16 +266,11 @@ static void transpose_scales(float *dst, const float *src, size_t rows, size_t c
         for (size_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
 }
 
-static size_t blocks_along(size_t extent, size_t block)
-{
-    return block == 0 || block >= extent ? 1 : (extent + block - 1) / block;
-}
-
 /* Codes and scale grid of a rows x cols quantization with blocks b, transposed into t. */
 static void transpose_q(qbuf t, qbuf q, size_t rows, size_t cols, blocks b)
 {
     fp8_cpu_kernels_active()->transpose_u8(t.codes, rows, q.codes, cols, rows, cols);
-    transpose_scales(t.scales, q.scales, blocks_along(rows, b.rows), blocks_along(cols, b.k));
+    transpose_scales(t.scales, q.scales, fp8_blocks_along(rows, b.rows), fp8_blocks_along(cols, b.k));
 }
 
 static bool square(blocks b) { return b.rows == b.k; }

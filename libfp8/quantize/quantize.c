@@ -17,6 +17,7 @@
 #include "core/fpenv.h"
 #include "core/internal.h"
 #include "core/parallel.h"
+#include "core/shape.h"
 #include "cpu/kernels.h"
 #include "quantize/scale.h"
 
@@ -44,35 +45,11 @@ fp8_quant_config fp8_quant_config_init(fp8_format fmt, size_t block_rows, size_t
     return c;
 }
 
-static size_t blocks_along(size_t extent, size_t block)
-{
-    if (block == 0 || block >= extent) return extent > 0 ? 1 : 0;
-    return extent / block + (extent % block != 0);
-}
-
 size_t fp8_scale_count(size_t rows, size_t cols, size_t block_rows, size_t block_cols)
 {
     size_t n;
-    if (fp8_mul_overflows(blocks_along(rows, block_rows), blocks_along(cols, block_cols), &n)) return 0;
+    if (fp8_mul_overflows(fp8_blocks_along(rows, block_rows), fp8_blocks_along(cols, block_cols), &n)) return 0;
     return n;
-}
-
-/* ld >= cols and the last element's index fits in size_t. */
-static bool matrix_valid(const void *ptr, size_t rows, size_t cols, size_t ld, size_t elem_size)
-{
-    if (rows == 0 || cols == 0) return true;
-    size_t last, bytes;
-    return ptr != NULL && ld >= cols && !fp8_mul_overflows(rows - 1, ld, &last) &&
-           !__builtin_add_overflow(last, cols, &last) && !fp8_mul_overflows(last, elem_size, &bytes);
-}
-
-static fp8_status check_config(const fp8_quant_config *cfg)
-{
-    FP8_RETURN_IF(cfg == NULL || !fp8_format_valid(cfg->format) || !fp8_saturation_valid(cfg->saturation),
-                  FP8_ERR_INVALID_ARGUMENT);
-    FP8_RETURN_IF((unsigned)cfg->scale_mode > (unsigned)FP8_SCALE_POW2_OCP_MX, FP8_ERR_INVALID_ARGUMENT);
-    FP8_RETURN_IF(!(cfg->amax_floor >= 0.0f && cfg->amax_floor <= 3.0e38f), FP8_ERR_INVALID_ARGUMENT);
-    return FP8_OK;
 }
 
 typedef struct quant_job {
@@ -234,9 +211,9 @@ static fp8_status run_job(quant_job *j)
 static fp8_status setup_job(quant_job *j, const fp8_quant_config *cfg, const void *x, bool bf16, size_t rows,
                             size_t cols, size_t ldx, uint8_t *q, size_t ldq, float *scale_inv)
 {
-    FP8_FORWARD_IF_ERROR(check_config(cfg));
-    FP8_RETURN_IF(!matrix_valid(x, rows, cols, ldx, bf16 ? sizeof(uint16_t) : sizeof(float)) ||
-                      !matrix_valid(q, rows, cols, ldq, 1),
+    FP8_FORWARD_IF_ERROR(fp8_quant_config_check(cfg));
+    FP8_RETURN_IF(!fp8_matrix_valid(x, rows, cols, ldx, bf16 ? sizeof(uint16_t) : sizeof(float)) ||
+                      !fp8_matrix_valid(q, rows, cols, ldq, 1),
                   FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(rows > 0 && cols > 0 && fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols) == 0,
                   FP8_ERR_INVALID_ARGUMENT);
@@ -250,8 +227,8 @@ static fp8_status setup_job(quant_job *j, const fp8_quant_config *cfg, const voi
     j->cols = cols;
     j->br = cfg->block_rows == 0 || cfg->block_rows > rows ? rows : cfg->block_rows;
     j->bc = cfg->block_cols == 0 || cfg->block_cols > cols ? cols : cfg->block_cols;
-    j->nbr = blocks_along(rows, cfg->block_rows);
-    j->nbc = blocks_along(cols, cfg->block_cols);
+    j->nbr = fp8_blocks_along(rows, cfg->block_rows);
+    j->nbc = fp8_blocks_along(cols, cfg->block_cols);
     if (bf16)
         j->xb = x;
     else
@@ -334,8 +311,8 @@ static void dequant_rows_range(void *ctx, size_t r0, size_t r1)
 fp8_status fp8_dequantize_f32(const fp8_quant_config *cfg, const uint8_t *q, size_t rows, size_t cols, size_t ldq,
                               const float *scale_inv, float *x, size_t ldx)
 {
-    FP8_FORWARD_IF_ERROR(check_config(cfg));
-    FP8_RETURN_IF(!matrix_valid(q, rows, cols, ldq, 1) || !matrix_valid(x, rows, cols, ldx, sizeof *x),
+    FP8_FORWARD_IF_ERROR(fp8_quant_config_check(cfg));
+    FP8_RETURN_IF(!fp8_matrix_valid(q, rows, cols, ldq, 1) || !fp8_matrix_valid(x, rows, cols, ldx, sizeof *x),
                   FP8_ERR_INVALID_ARGUMENT);
     if (rows == 0 || cols == 0) return FP8_OK;
     FP8_RETURN_IF(scale_inv == NULL || fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols) == 0,
@@ -345,7 +322,7 @@ fp8_status fp8_dequantize_f32(const fp8_quant_config *cfg, const uint8_t *q, siz
         .rows = rows, .cols = cols,
         .br = cfg->block_rows == 0 || cfg->block_rows > rows ? rows : cfg->block_rows,
         .bc = cfg->block_cols == 0 || cfg->block_cols > cols ? cols : cfg->block_cols,
-        .nbc = blocks_along(cols, cfg->block_cols), .scale_inv = scale_inv, .x = x, .ldx = ldx,
+        .nbc = fp8_blocks_along(cols, cfg->block_cols), .scale_inv = scale_inv, .x = x, .ldx = ldx,
     };
     fp8_parallel_for(rows, 1, rows * cols >= FP8_QUANT_PARALLEL_MIN ? 2 : rows + 1, dequant_rows_range, &j);
     return FP8_OK;
@@ -419,13 +396,13 @@ fp8_status fp8_quantize_dual_f32(const fp8_quant_config *cfg, const float *x, si
     FP8_FORWARD_IF_ERROR(setup_job(&d.base, cfg, x, false, rows, cols, ldx, q, ldq, scale_inv));
     FP8_RETURN_IF(cfg->block_rows != 1 || cfg->block_cols == 0, FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(cfg->block_cols > FP8_DUAL_MAX_TILE, FP8_ERR_UNSUPPORTED);
-    FP8_RETURN_IF(!matrix_valid(qt, cols, rows, ldqt, 1), FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(!fp8_matrix_valid(qt, cols, rows, ldqt, 1), FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(rows > 0 && cols > 0 && scale_inv_t == NULL, FP8_ERR_INVALID_ARGUMENT);
     if (rows == 0 || cols == 0) return FP8_OK;
     d.base.bc = cfg->block_cols; /* the tile edge in both directions, also when wider than the matrix */
     d.qt = qt;
     d.ldqt = ldqt;
-    d.nstrips = blocks_along(rows, cfg->block_cols);
+    d.nstrips = fp8_blocks_along(rows, cfg->block_cols);
     d.scale_inv_t = scale_inv_t;
     fp8_parallel_for(d.nstrips, 1, rows * cols >= FP8_QUANT_PARALLEL_MIN ? 2 : d.nstrips + 1, dual_strips_range, &d);
     return atomic_load(&d.base.nonfinite) ? FP8_ERR_NONFINITE : FP8_OK;

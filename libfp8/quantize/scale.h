@@ -72,4 +72,14 @@ FP8_HOST_DEVICE static inline fp8_block_scale fp8_block_scale_of(uint32_t amax_b
     return s;
 }
 
+/* The checks every backend makes on a quantization config. */
+static inline fp8_status fp8_quant_config_check(const fp8_quant_config *cfg)
+{
+    FP8_RETURN_IF(cfg == NULL || !fp8_format_valid(cfg->format) || !fp8_saturation_valid(cfg->saturation),
+                  FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF((unsigned)cfg->scale_mode > (unsigned)FP8_SCALE_POW2_OCP_MX, FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(!(cfg->amax_floor >= 0.0f && cfg->amax_floor <= 3.0e38f), FP8_ERR_INVALID_ARGUMENT);
+    return FP8_OK;
+}
+
 #endif
