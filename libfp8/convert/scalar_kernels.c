@@ -103,6 +103,21 @@ void fp8_scalar_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t *a
     }
 }
 
+void fp8_scalar_amax_row_and_cols_f32(const float *x, size_t n, uint32_t *row_amax, uint32_t *col_amax,
+                                       bool *nonfinite)
+{
+    fp8_scalar_amax_f32(x, n, n, row_amax, nonfinite);
+    fp8_scalar_amax_f32(x, n, 1, col_amax, nonfinite);
+}
+
+void fp8_scalar_encode_row_and_cols_f32(uint8_t *q_row, uint8_t *q_col, const float *x, size_t n, float row_scale,
+                                        const float *col_scale, const fp8_format_params *p, fp8_saturation sat,
+                                        size_t prefetch_bytes)
+{
+    fp8_scalar_scaled_encode_f32(q_row, x, n, &row_scale, n, p, sat, prefetch_bytes);
+    fp8_scalar_scaled_encode_f32(q_col, x, n, col_scale, 1, p, sat, 0);
+}
+
 void fp8_scalar_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols)
 {
     for (size_t c = 0; c < cols; c++)
@@ -124,5 +139,7 @@ const fp8_cpu_kernels fp8_cpu_kernels_scalar = {
     .scaled_decode_f32 = fp8_scalar_scaled_decode_f32,
     .amax_f32 = fp8_scalar_amax_f32,
     .amax_bf16 = fp8_scalar_amax_bf16,
+    .amax_row_and_cols_f32 = fp8_scalar_amax_row_and_cols_f32,
+    .encode_row_and_cols_f32 = fp8_scalar_encode_row_and_cols_f32,
     .transpose_u8 = fp8_scalar_transpose_u8,
 };

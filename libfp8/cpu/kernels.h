@@ -44,6 +44,13 @@ typedef struct fp8_cpu_kernels {
      * element is NaN or infinite. */
     void (*amax_f32)(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
     void (*amax_bf16)(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
+    /* The fused dual-orientation pass, per row of a tile: *row_amax and col_amax[i] as amax_f32 with
+     * one group and with groups of 1, from one read; then q_row[i] = encode(x[i] * row_scale) and
+     * q_col[i] = encode(x[i] * col_scale[i]) from one load, prefetching prefetch_bytes ahead. */
+    void (*amax_row_and_cols_f32)(const float *x, size_t n, uint32_t *row_amax, uint32_t *col_amax, bool *nonfinite);
+    void (*encode_row_and_cols_f32)(uint8_t *q_row, uint8_t *q_col, const float *x, size_t n, float row_scale,
+                                    const float *col_scale, const fp8_format_params *p, fp8_saturation sat,
+                                    size_t prefetch_bytes);
     /* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols. */
     void (*transpose_u8)(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
 } fp8_cpu_kernels;
@@ -76,6 +83,11 @@ void fp8_scalar_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float
 void fp8_scalar_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p);
 void fp8_scalar_amax_f32(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
 void fp8_scalar_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
+void fp8_scalar_amax_row_and_cols_f32(const float *x, size_t n, uint32_t *row_amax, uint32_t *col_amax,
+                                       bool *nonfinite);
+void fp8_scalar_encode_row_and_cols_f32(uint8_t *q_row, uint8_t *q_col, const float *x, size_t n, float row_scale,
+                                        const float *col_scale, const fp8_format_params *p, fp8_saturation sat,
+                                        size_t prefetch_bytes);
 void fp8_scalar_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
 
 #endif /* FP8_CPU_KERNELS_H */

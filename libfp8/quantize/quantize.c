@@ -331,8 +331,8 @@ fp8_status fp8_dequantize_f32(const fp8_quant_config *cfg, const uint8_t *q, siz
 /* ---- the fused dual-orientation pass ----
  * Per strip of bc rows and tile of bc columns (a bc x bc sub-block, in cache):
  *   1. one read finds each row's amax and each column's amax;
- *   2. each row segment is encoded with its row's scale into q, and with the
- *      per-column scales into a bc x bc buffer;
+ *   2. each row segment is encoded, from one load, with its row's scale into
+ *      q and with the per-column scales into a bc x bc buffer;
  *   3. the buffer is transposed into qt. */
 typedef struct dual_job {
     quant_job base;
@@ -360,8 +360,7 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
             for (size_t r = 0; r < h; r++) {
                 const float *xr = j->xf + (r0 + r) * j->ldx + c0;
                 row_amax[r] = 0;
-                j->k->amax_f32(xr, w, w, &row_amax[r], &nonfinite);
-                j->k->amax_f32(xr, w, 1, col_amax, &nonfinite);
+                j->k->amax_row_and_cols_f32(xr, w, &row_amax[r], col_amax, &nonfinite);
             }
             for (size_t c = 0; c < w; c++) {
                 const fp8_block_scale cs = fp8_block_scale_of(col_amax[c], &j->rule);
@@ -374,9 +373,8 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
                 const float *xr = j->xf + (r0 + r) * j->ldx + c0;
                 const fp8_block_scale rs = fp8_block_scale_of(row_amax[r], &j->rule);
                 j->scale_inv[(r0 + r) * j->nbc + bj] = rs.scale_inv;
-                j->k->scaled_encode_f32(j->q + (r0 + r) * j->ldq + c0, xr, w, &rs.scale, w, j->p, j->sat,
-                                        ahead * sizeof(float));
-                j->k->scaled_encode_f32(tile + r * bc, xr, w, col_scale, 1, j->p, j->sat, 0);
+                j->k->encode_row_and_cols_f32(j->q + (r0 + r) * j->ldq + c0, tile + r * bc, xr, w, rs.scale, col_scale,
+                                              j->p, j->sat, ahead * sizeof(float));
             }
             /* transpose in cache, then write each output row whole: scattered 8-byte pieces of lines
                a row apart would be evicted and fetched again before they are complete */

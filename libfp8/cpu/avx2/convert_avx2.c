@@ -486,6 +486,58 @@ FP8_INLINE void amax_body(const unsigned char *src, size_t elem_size, size_t n, 
 FP8_DEFINE_AVX2_AMAX(avx2_amax_f32, float, 4, load8_f32, fp8_scalar_amax_f32)
 FP8_DEFINE_AVX2_AMAX(avx2_amax_bf16, uint16_t, 2, load8_bf16, fp8_scalar_amax_bf16)
 
+/* ---- the fused dual-orientation pass, per row of a tile ---------------------------------------- */
+static void avx2_amax_row_and_cols_f32(const float *x, size_t n, uint32_t *row_amax, uint32_t *col_amax,
+                                       bool *nonfinite)
+{
+    __m256i acc = _mm256_setzero_si256(), bad = acc;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256i a = finite_abs8(load8_f32(x + i), &bad);
+        acc = _mm256_max_epu32(acc, a);
+        __m256i *c = (__m256i *)(col_amax + i);
+        _mm256_storeu_si256(c, _mm256_max_epu32(_mm256_loadu_si256(c), a));
+    }
+    if (!_mm256_testz_si256(bad, bad)) *nonfinite = true;
+    const uint32_t m = hmax_u32(acc);
+    if (m > *row_amax) *row_amax = m;
+    fp8_scalar_amax_row_and_cols_f32(x + i, n - i, row_amax, col_amax + i, nonfinite);
+}
+
+FP8_INLINE size_t encode_row_and_cols_body(const fp8_format_params *p, uint8_t *q_row, uint8_t *q_col,
+                                           const float *x, size_t n, float row_scale, const float *col_scale,
+                                           fp8_saturation sat, size_t prefetch_bytes)
+{
+    const nearest_consts k = nearest_consts_of(p, sat);
+    const __m256 rs = _mm256_set1_ps(row_scale);
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        _mm_prefetch((const char *)(x + i) + prefetch_bytes, _MM_HINT_T0);
+        _mm_prefetch((const char *)(x + i) + prefetch_bytes + 64, _MM_HINT_T0);
+        __m256i r[4], c[4];
+        for (size_t v = 0; v < 4; v++) {
+            const __m256 xv = _mm256_loadu_ps(x + i + 8 * v);
+            r[v] = encode8_nearest(_mm256_castps_si256(_mm256_mul_ps(xv, rs)), p, &k);
+            c[v] = encode8_nearest(_mm256_castps_si256(_mm256_mul_ps(xv, _mm256_loadu_ps(col_scale + i + 8 * v))), p, &k);
+        }
+        store32_codes(q_row + i, r[0], r[1], r[2], r[3], false);
+        store32_codes(q_col + i, c[0], c[1], c[2], c[3], false);
+    }
+    return i;
+}
+
+#define FP8_ROW_AND_COLS_BODY(params, done, ...) (*(done) = encode_row_and_cols_body(params, __VA_ARGS__))
+
+static void avx2_encode_row_and_cols_f32(uint8_t *q_row, uint8_t *q_col, const float *x, size_t n, float row_scale,
+                                         const float *col_scale, const fp8_format_params *p, fp8_saturation sat,
+                                         size_t prefetch_bytes)
+{
+    size_t done = 0;
+    FP8_SPECIALIZE(p, FP8_ROW_AND_COLS_BODY, &done, q_row, q_col, x, n, row_scale, col_scale, sat, prefetch_bytes)
+    fp8_scalar_encode_row_and_cols_f32(q_row + done, q_col + done, x + done, n - done, row_scale, col_scale + done, p,
+                                       sat, 0);
+}
+
 /* ---- byte transpose, in 8 x 8 tiles ---------------------------------------------------------------
  * Interleaving bytes, then 16-bit pairs, then 32-bit quads of the rows gathers each column:
  *   unpacklo_epi8(r0, r1)   = r0c0 r1c0 r0c1 r1c1 ... r0c7 r1c7
@@ -529,5 +581,7 @@ const fp8_cpu_kernels fp8_cpu_kernels_avx2 = {
     .scaled_decode_f32 = avx2_scaled_decode_f32,
     .amax_f32 = avx2_amax_f32,
     .amax_bf16 = avx2_amax_bf16,
+    .amax_row_and_cols_f32 = avx2_amax_row_and_cols_f32,
+    .encode_row_and_cols_f32 = avx2_encode_row_and_cols_f32,
     .transpose_u8 = avx2_transpose_u8,
 };
