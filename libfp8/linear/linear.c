@@ -41,7 +41,6 @@ struct fp8_linear {
     fp8_scale_mode scale_mode;
     /* from the forward pass, for the backward pass */
     qbuf wq;         /* FP8 recipes: W (N x K) as quantized for the forward GEMM */
-    uint16_t *wb;    /* BF16: W in BF16 */
     qbuf xt;         /* cache_fp8_input: X^T (K x tokens) */
     size_t forward_tokens;
     fp8_amax_history hist[HIST_COUNT];
@@ -139,7 +138,6 @@ static void plan_state(carver *c, fp8_linear *l, const fp8_linear_config *cfg, s
     const blocks act = activation_blocks(cfg->recipe), w = weight_blocks(cfg->recipe);
     qbuf none = {NULL, NULL};
     l->wq = is_fp8(cfg->recipe) ? carve_q(c, N, K, w) : none;
-    l->wb = cfg->recipe == FP8_LINEAR_BF16 ? carve(c, N * K, sizeof(uint16_t)) : NULL;
     l->xt = is_fp8(cfg->recipe) && cfg->cache_fp8_input ? carve_q(c, K, T, act) : none;
     float *history = cfg->recipe == FP8_LINEAR_DELAYED ? carve(c, HIST_COUNT * cfg->amax_history_len, sizeof(float)) : NULL;
     for (int h = 0; h < HIST_COUNT; h++) l->hist[h].amax = history ? history + h * cfg->amax_history_len : NULL;
@@ -188,7 +186,7 @@ typedef struct scratch {
     qbuf xq, dyq, dytq, wtq, xtq; /* X, dY, dY^T, W^T, X^T (when not cached) */
     uint8_t *tmp_codes;           /* a quantization with swapped blocks, before its transpose */
     float *tmp_scales;
-    uint16_t *xb, *dyb, *wtb, *dytb, *xtb; /* BF16 */
+    uint16_t *xb, *wb, *dyb, *wtb, *dytb, *xtb; /* BF16 */
     float *wtf, *dytf, *xtf, *yf;          /* FP32: transposes; an FP32 Y for the BF16-output forward */
     void *gemm;
     size_t gemm_bytes;
@@ -207,6 +205,7 @@ static void plan_scratch(carver *c, const fp8_linear *l, size_t T, scratch *s)
     case FP8_LINEAR_BF16:
         s->xb = carve(c, T * K, sizeof(uint16_t));
         s->dyb = carve(c, T * N, sizeof(uint16_t));
+        s->wb = carve(c, N * K, sizeof(uint16_t));
         s->wtb = carve(c, K * N, sizeof(uint16_t));
         s->dytb = carve(c, N * T, sizeof(uint16_t));
         s->xtb = carve(c, K * T, sizeof(uint16_t));
@@ -260,17 +259,19 @@ static fp8_status merge(fp8_status a, fp8_status b)
     return a == FP8_ERR_NONFINITE || b == FP8_ERR_NONFINITE ? FP8_ERR_NONFINITE : FP8_OK;
 }
 
-static void transpose_scales(float *dst, const float *src, size_t rows, size_t cols)
+/* dst (cols x rows, packed) = the transpose of src (rows x cols, row stride lds). */
+static void transpose_f32(float *dst, const float *src, size_t rows, size_t cols, size_t lds)
 {
     for (size_t r = 0; r < rows; r++)
-        for (size_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+        for (size_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * lds + c];
 }
 
 /* Codes and scale grid of a rows x cols quantization with blocks b, transposed into t. */
 static void transpose_q(qbuf t, qbuf q, size_t rows, size_t cols, blocks b)
 {
     fp8_cpu_kernels_active()->transpose_u8(t.codes, rows, q.codes, cols, rows, cols);
-    transpose_scales(t.scales, q.scales, fp8_blocks_along(rows, b.rows), fp8_blocks_along(cols, b.k));
+    const size_t grid_rows = fp8_blocks_along(rows, b.rows), grid_cols = fp8_blocks_along(cols, b.k);
+    transpose_f32(t.scales, q.scales, grid_rows, grid_cols, grid_cols);
 }
 
 static bool square(blocks b) { return b.rows == b.k; }
@@ -334,11 +335,6 @@ static void to_bf16(uint16_t *dst, size_t ldd, const float *src, size_t rows, si
         for (size_t c = 0; c < cols; c++) dst[transpose ? c * ldd + r : r * ldd + c] = bf16_of(src[r * lds + c]);
 }
 
-static void transpose_f32(float *dst, const float *src, size_t rows, size_t cols, size_t lds)
-{
-    for (size_t r = 0; r < rows; r++)
-        for (size_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * lds + c];
-}
 
 static bool nonfinite_in(const float *x, size_t rows, size_t cols, size_t ld)
 {
@@ -366,8 +362,8 @@ static fp8_status forward_f32(fp8_linear *l, const float *X, size_t ldx, size_t 
     case FP8_LINEAR_BF16:
         g.accum_bits = 0;
         to_bf16(s->xb, K, X, T, K, ldx, false);
-        to_bf16(l->wb, K, W, N, K, K, false);
-        st = fp8_bf16_gemm_f32_ws(&g, T, N, K, s->xb, K, l->wb, K, Y, ldy, s->gemm, s->gemm_bytes);
+        to_bf16(s->wb, K, W, N, K, K, false);
+        st = fp8_bf16_gemm_f32_ws(&g, T, N, K, s->xb, K, s->wb, K, Y, ldy, s->gemm, s->gemm_bytes);
         return merge(st, nonfinite_in(X, T, K, ldx) || nonfinite_in(W, N, K, K) ? FP8_ERR_NONFINITE : FP8_OK);
     default: {
         const bool delayed = l->cfg.recipe == FP8_LINEAR_DELAYED;
@@ -454,8 +450,7 @@ fp8_status fp8_linear_backward(fp8_linear *layer, const float *X, size_t ldx, co
         to_bf16(s.dytb, T, dY, T, N, lddy, true);
         to_bf16(s.xtb, T, X, T, K, ldx, true);
         if (dX) {
-            for (size_t n = 0; n < N; n++)
-                for (size_t k = 0; k < K; k++) s.wtb[k * N + n] = l->wb[n * K + k];
+            to_bf16(s.wtb, N, W, N, K, K, true);
             st = merge(st, fp8_bf16_gemm_f32_ws(&gx, T, K, N, s.dyb, N, s.wtb, N, dX, lddx, s.gemm, s.gemm_bytes));
         }
         st = merge(st, fp8_bf16_gemm_f32_ws(&gw, N, K, T, s.dytb, T, s.xtb, T, dW, K, s.gemm, s.gemm_bytes));
