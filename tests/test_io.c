@@ -448,6 +448,17 @@ END_TEST
 
 /* ---- raw ---- */
 
+/* A header with no tensors is a valid, empty file (libFuzzer found it sorting a NULL array). */
+START_TEST(safetensors_empty)
+{
+    const unsigned char file[] = {2, 0, 0, 0, 0, 0, 0, 0, '{', '}'};
+    const bytes b = {(uint8_t *)file, sizeof file, sizeof file};
+    tensor_file tf;
+    open_ok(&tf, &b, TENSOR_FILE_SAFETENSORS, NULL, 0);
+    tensor_file_close(&tf);
+}
+END_TEST
+
 START_TEST(raw_layouts)
 {
     bytes data = {0};
@@ -706,6 +717,7 @@ static Suite *io_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("safetensors_malformed");
     tcase_add_test(tc, safetensors_malformed);
+    tcase_add_test(tc, safetensors_empty);
     suite_add_tcase(s, tc);
     tc = tcase_create("raw_layouts");
     tcase_add_test(tc, raw_layouts);

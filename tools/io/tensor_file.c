@@ -134,7 +134,8 @@ static fp8_status parse(tensor_file *tf, tensor_file_kind kind, const raw_layout
     case TENSOR_FILE_NPY: return npy_parse(tf, err);
     case TENSOR_FILE_SAFETENSORS:
         FP8_FORWARD_IF_ERROR(safetensors_parse(tf, err));
-        qsort(tf->entries, tf->count, sizeof *tf->entries, entry_order);
+        if (tf->count > 1) /* a file of no tensors has no entries array to sort */
+            qsort(tf->entries, tf->count, sizeof *tf->entries, entry_order);
         return FP8_OK;
     case TENSOR_FILE_RAW: return raw_parse(tf, raw, err);
     }
