@@ -23,15 +23,9 @@
 #define SKIP_EXIT_CODE 77
 
 static int reps = 5;
-static int differences, goals_missed; /* bit-equality failures make the exit status 1; goals are reported */
+static int differences, failures, goals_missed; /* differences and failed calls make the exit status 1 */
 
 /* ---- plumbing ---- */
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench_cuda: %s failed: %s\n", what, fp8_cuda_last_error());
-    exit(1);
-}
 
 static void check_cuda(cudaError_t e, const char *what)
 {
@@ -65,17 +59,18 @@ static void *host_copy_of(const void *dev, size_t bytes)
 
 typedef fp8_status (*gpu_op)(void *ctx);
 
-/* Best-of-reps seconds of op on the default stream (one untimed warm-up run). */
+/* Best-of-reps seconds of op on the default stream (one untimed warm-up run);
+ * a negative time when op fails (fp8_cuda_last_error() says why). */
 static double gpu_time(gpu_op op, void *ctx)
 {
+    if (op(ctx) != FP8_OK) return -1;
     cudaEvent_t start, stop;
     check_cuda(cudaEventCreate(&start), "cudaEventCreate");
     check_cuda(cudaEventCreate(&stop), "cudaEventCreate");
-    if (op(ctx) != FP8_OK) die("warm-up run");
     double best = 1e300;
     for (int r = 0; r < reps; r++) {
         check_cuda(cudaEventRecord(start, NULL), "cudaEventRecord");
-        if (op(ctx) != FP8_OK) die("timed run");
+        if (op(ctx) != FP8_OK) return -1;
         check_cuda(cudaEventRecord(stop, NULL), "cudaEventRecord");
         check_cuda(cudaEventSynchronize(stop), "cudaEventSynchronize");
         float ms = 0;
@@ -124,6 +119,15 @@ static uint16_t *to_bf16(const float *x, size_t n)
 static void row(const char *check, const char *result, const char *goal)
 {
     printf("%-58s | %-40s | %s\n", check, result, goal);
+}
+
+/* A call that failed: the row says why, the run goes on to the next check. */
+static void failed_row(const char *check)
+{
+    char result[128];
+    snprintf(result, sizeof result, "FAILED: %.118s", fp8_cuda_last_error());
+    failures++;
+    row(check, result, "");
 }
 
 static void goal_row(const char *check, const char *result, const char *goal, int met)
@@ -183,7 +187,10 @@ static void check_conversions(void)
             fp8_encode_f32(cpu, x, n, cases[c].fmt, cases[c].sat);
             st = fp8_cuda_encode_f32(d_q, d_x, n, cases[c].fmt, cases[c].sat, NULL);
         }
-        if (st != FP8_OK) die(cases[c].name);
+        if (st != FP8_OK) {
+            failed_row(cases[c].name);
+            continue;
+        }
         uint8_t *gpu = host_copy_of(d_q, n);
         equality_row(cases[c].name, count_differing(gpu, cpu, n, 1), n);
         free(gpu);
@@ -194,9 +201,13 @@ static void check_conversions(void)
     float *want = malloc(n * 4);
     fp8_decode_f32(want, codes, n, FP8_E4M3);
     uint8_t *d_codes = dev_copy_of(codes, n);
-    if (fp8_cuda_decode_f32(d_x, d_codes, n, FP8_E4M3, NULL) != FP8_OK) die("decode");
-    float *got = host_copy_of(d_x, n * 4);
-    equality_row("decode e4m3 -> f32", count_differing(got, want, n, 4), n);
+    float *got = NULL;
+    if (fp8_cuda_decode_f32(d_x, d_codes, n, FP8_E4M3, NULL) != FP8_OK) {
+        failed_row("decode e4m3 -> f32");
+    } else {
+        got = host_copy_of(d_x, n * 4);
+        equality_row("decode e4m3 -> f32", count_differing(got, want, n, 4), n);
+    }
     cudaFree(d_x), cudaFree(d_q), cudaFree(d_codes);
     free(bits), free(cpu), free(codes), free(want), free(got);
 }
@@ -242,7 +253,9 @@ static void check_quantization(void)
     float *d_s = dev_alloc(n / 32 * 4 + 4), *s = malloc(n / 32 * 4 + 4);
 
     copy_job copy = {d_copy, d_x, n * 4};
-    const double copy_rate = 2.0 * (double)(n * 4) / gpu_time(run_copy, &copy);
+    const double copy_time = gpu_time(run_copy, &copy);
+    if (copy_time < 0) check_cuda(cudaGetLastError(), "device-to-device copy");
+    const double copy_rate = 2.0 * (double)(n * 4) / copy_time;
     char result[64];
     snprintf(result, sizeof result, "%.0f GB/s (read + write)", copy_rate * 1e-9);
     row("device-to-device copy of 4096 x 7168 x 4 bytes (baseline)", result, "");
@@ -258,10 +271,14 @@ static void check_quantization(void)
                            bf16 ? d_xb : d_x, bf16, d_q, d_s};
             const size_t ns = fp8_scale_count(rows, cols, shapes[k].br, shapes[k].bc);
             const double t = gpu_time(run_quant, &j);
-            const double bytes = (double)n * (bf16 ? 3 : 5) + (double)ns * 4;
             char what[96];
             snprintf(what, sizeof what, "quantize %s %s 4096x7168: rate / copy rate", bf16 ? "bf16" : "f32 ",
                      shapes[k].name);
+            if (t < 0) {
+                failed_row(what);
+                continue;
+            }
+            const double bytes = (double)n * (bf16 ? 3 : 5) + (double)ns * 4;
             const double ratio = bytes / t / copy_rate;
             snprintf(result, sizeof result, "%.2f (%.0f GB/s)", ratio, bytes / t * 1e-9);
             if (shapes[k].bandwidth_goal)
@@ -322,7 +339,31 @@ static fp8_qmatrix random_qmatrix(size_t rows, size_t cols, size_t br, size_t bc
     return m;
 }
 
-static double tflops(double M, double N, double K, double t) { return 2 * M * N * K / t * 1e-12; }
+/* Times one GEMM and prints its row: TFLOP/s, and beside a baseline (bf16 > 0)
+ * the ratio, against a goal ratio when there is one (> 0). Returns TFLOP/s, 0 if it failed. */
+static double gemm_row(gemm_job *j, const char *what, double bf16, double goal)
+{
+    const double t = gpu_time(run_gemm, j);
+    if (t < 0) {
+        failed_row(what);
+        return 0;
+    }
+    const double rate = 2.0 * (double)j->M * (double)j->N * (double)j->K / t * 1e-12;
+    char result[64];
+    if (bf16 > 0) {
+        snprintf(result, sizeof result, "%.0f TFLOP/s = %.2fx BF16", rate, rate / bf16);
+        char g[16];
+        snprintf(g, sizeof g, ">= %.1fx", goal);
+        if (goal > 0)
+            goal_row(what, result, g, rate / bf16 >= goal);
+        else
+            row(what, result, "");
+    } else {
+        snprintf(result, sizeof result, "%.0f TFLOP/s", rate);
+        row(what, result, "(baseline)");
+    }
+    return rate;
+}
 
 static void check_gemm_speed(fp8_cuda_gemm *h)
 {
@@ -336,42 +377,25 @@ static void check_gemm_speed(fp8_cuda_gemm *h)
     j.a16 = dev_copy_of(a16, M * K * 2);
     j.b16 = dev_copy_of(b16, N * K * 2);
     j.d = dev_alloc(M * N * 4);
-    char result[64];
 
     j.kind = 1;
-    const double bf16 = tflops(M, N, K, gpu_time(run_gemm, &j));
-    snprintf(result, sizeof result, "%.0f TFLOP/s", bf16);
-    row("BF16 GEMM, cuBLASLt, 4096 x 7168 x 16384, BF16 out", result, "(baseline)");
+    const double bf16 = gemm_row(&j, "BF16 GEMM, cuBLASLt, 4096 x 7168 x 16384, BF16 out", 0, 0);
 
     j.kind = 0;
-    if (run_gemm(&j) == FP8_OK) {
-        const double fp8 = tflops(M, N, K, gpu_time(run_gemm, &j));
-        snprintf(result, sizeof result, "%.0f TFLOP/s = %.2fx BF16", fp8, fp8 / bf16);
-        goal_row("FP8 GEMM, cuBLASLt, 1x128 x 128x128 scales, same shape", result, ">= 1.6x", fp8 / bf16 >= 1.6);
-    } else {
-        snprintf(result, sizeof result, "unsupported: %.24s", fp8_cuda_last_error());
-        goal_row("FP8 GEMM, cuBLASLt, 1x128 x 128x128 scales, same shape", result, ">= 1.6x (sm_90)", 0);
-    }
+    gemm_row(&j, "FP8 GEMM, cuBLASLt, 1x128 x 128x128 scales, same shape", bf16, 1.6);
     /* per-tensor scales, with and without fast accumulation */
     fp8_qmatrix a = j.a, b = j.b;
     j.a.block_rows = j.a.block_cols = j.b.block_rows = j.b.block_cols = 0;
-    for (int fast = 0; fast < 2; fast++) {
-        j.cfg.fast_accum = fast;
-        const double t = tflops(M, N, K, gpu_time(run_gemm, &j));
-        snprintf(result, sizeof result, "%.0f TFLOP/s = %.2fx BF16", t, t / bf16);
-        row(fast ? "FP8 GEMM, cuBLASLt, per-tensor scales, fast accumulation"
-                 : "FP8 GEMM, cuBLASLt, per-tensor scales",
-            result, "");
-    }
+    gemm_row(&j, "FP8 GEMM, cuBLASLt, per-tensor scales", bf16, 0);
+    j.cfg.fast_accum = 1;
+    gemm_row(&j, "FP8 GEMM, cuBLASLt, per-tensor scales, fast accumulation", bf16, 0);
     j.a = a, j.b = b;
     j.cfg.fast_accum = 0;
 
     j.kind = 2;
     j.mma_cfg = (fp8_gemm_config){.promote_interval = 128, .alpha = 1, .accum_model = FP8_ACCUM_ALIGN_WITH_SUM,
                                   .mma_k = 32};
-    const double own = tflops(M, N, K, gpu_time(run_gemm, &j));
-    snprintf(result, sizeof result, "%.0f TFLOP/s = %.2fx BF16", own, own / bf16);
-    row("own mma.sync kernel, 1x128 x 128x128, promotion every 128", result, "");
+    gemm_row(&j, "own mma.sync kernel, 1x128 x 128x128, promotion every 128", bf16, 0);
 
     cudaFree((void *)j.a.data), cudaFree((void *)j.a.scale_inv), cudaFree((void *)j.b.data);
     cudaFree((void *)j.b.scale_inv), cudaFree((void *)j.a16), cudaFree((void *)j.b16), cudaFree(j.d);
@@ -413,7 +437,15 @@ static void check_gemm_error(void)
     for (size_t i = 0; i < sizeof intervals / sizeof intervals[0]; i++) {
         fp8_gemm_config cfg = fp8_gemm_config_init();
         cfg.promote_interval = intervals[i];
-        if (fp8_cuda_gemm_mma_f32(&cfg, &a, &b, d_d, N, NULL) != FP8_OK) die("own kernel");
+        char what[96], result[64];
+        if (intervals[i])
+            snprintf(what, sizeof what, "own kernel max rel. error, promotion every %zu", intervals[i]);
+        else
+            snprintf(what, sizeof what, "own kernel max rel. error, never promoted");
+        if (fp8_cuda_gemm_mma_f32(&cfg, &a, &b, d_d, N, NULL) != FP8_OK) {
+            failed_row(what);
+            continue;
+        }
         float *d = host_copy_of(d_d, M * N * 4);
         double err[3] = {0, 0, 0};
         for (size_t e = 0; e < M * N; e++) err[0] = fmax(err[0], fabs(d[e] - ref[e]) / fabs(ref[e]));
@@ -421,15 +453,13 @@ static void check_gemm_error(void)
         cfg.accum_bits = 14;
         for (int model = 0; model < 2; model++) {
             cfg.accum_model = model ? FP8_ACCUM_ALIGN_PRODUCTS : FP8_ACCUM_ALIGN_WITH_SUM;
-            if (fp8_gemm_f32(&cfg, &ha, &hb, emulated, N) != FP8_OK) die("CPU emulator");
+            if (fp8_gemm_f32(&cfg, &ha, &hb, emulated, N) != FP8_OK) {
+                fprintf(stderr, "bench_cuda: the CPU emulator refused its configuration\n");
+                exit(1);
+            }
             for (size_t e = 0; e < M * N; e++)
                 err[1 + model] = fmax(err[1 + model], fabs(emulated[e] - ref[e]) / fabs(ref[e]));
         }
-        char what[96], result[64];
-        if (intervals[i])
-            snprintf(what, sizeof what, "own kernel max rel. error, promotion every %zu", intervals[i]);
-        else
-            snprintf(what, sizeof what, "own kernel max rel. error, never promoted");
         snprintf(result, sizeof result, "%.3g (emulator %.3g, %.3g)", err[0], err[1], err[2]);
         row(what, result, "");
     }
@@ -467,13 +497,16 @@ int main(int argc, char **argv)
            "----------------------------------------", "--------------");
 
     fp8_cuda_gemm *h = NULL;
-    if (fp8_cuda_gemm_create(&h) != FP8_OK) die("fp8_cuda_gemm_create");
+    if (fp8_cuda_gemm_create(&h) != FP8_OK) {
+        fprintf(stderr, "bench_cuda: fp8_cuda_gemm_create failed: %s\n", fp8_cuda_last_error());
+        return 1;
+    }
     check_conversions();
     check_quantization();
     check_gemm_speed(h);
     check_gemm_error();
     fp8_cuda_gemm_destroy(h);
-    printf("\n%s; %s\n", differences ? "GPU AND CPU DIFFER" : "GPU and CPU give the same bytes",
-           goals_missed ? "some performance goals missed" : "all performance goals met");
-    return differences ? 1 : 0;
+    printf("\n%s%s; %s\n", differences ? "GPU AND CPU DIFFER" : "GPU and CPU give the same bytes",
+           failures ? "; SOME CALLS FAILED" : "", goals_missed ? "some performance goals missed" : "all performance goals met");
+    return differences || failures ? 1 : 0;
 }

@@ -508,6 +508,8 @@ static double check_product(const test_operand *a, const test_operand *b, double
 {
     const size_t M = a->host.rows, N = b->host.rows, K = a->host.cols;
     double worst = 0;
+    size_t wrong = 0, first_m = 0, first_n = 0;
+    double first_got = 0, first_ref = 0, first_mag = 0;
     for (size_t m = 0; m < M; m++)
         for (size_t n = 0; n < N; n++) {
             double sum = 0, mag = 0;
@@ -519,10 +521,12 @@ static double check_product(const test_operand *a, const test_operand *b, double
             const double ref = alpha * sum + c;
             const double got = d16 ? bf16_value(((const uint16_t *)d)[m * ldd + n]) : ((const float *)d)[m * ldd + n];
             const double bound = tol * (fabs(alpha) * mag + fabs(c)) + (d16 ? fabs(ref) * 0x1p-8 : 0) + 1e-30;
-            ck_assert_msg(fabs(got - ref) <= bound, "%s: D(%zu, %zu) = %.9g, reference %.9g (sum |ab| %.3g)", what, m,
-                          n, got, ref, mag);
+            if (!(fabs(got - ref) <= bound) && wrong++ == 0)
+                first_m = m, first_n = n, first_got = got, first_ref = ref, first_mag = mag;
             if (mag > 0 && fabs(got - ref) / (fabs(alpha) * mag) > worst) worst = fabs(got - ref) / (fabs(alpha) * mag);
         }
+    ck_assert_msg(wrong == 0, "%s: %zu of %zu outputs wrong, first D(%zu, %zu) = %.9g, reference %.9g (sum |ab| %.3g)",
+                  what, wrong, M * N, first_m, first_n, first_got, first_ref, first_mag);
     return worst;
 }
 
