@@ -56,13 +56,15 @@ __device__ inline uint32_t cvt_pair(HardwareCvt cvt, float lo, float hi)
 }
 
 /* Four FP32 values (as bits) -> four codes, element j in byte j.
- * first_index is element 0's stochastic-rounding index. */
-__device__ inline uint32_t encode4(const Encoder &e, const uint32_t v[4], uint64_t first_index)
+ * first_index is element 0's stochastic-rounding index. maybe_nan = false
+ * (the caller saw every value finite) skips the cvt path's NaN fix-up. */
+__device__ inline uint32_t encode4(const Encoder &e, const uint32_t v[4], uint64_t first_index, bool maybe_nan = true)
 {
     uint32_t codes = 0;
     if (e.cvt != CVT_NONE) {
         codes = cvt_pair(e.cvt, __uint_as_float(v[0]), __uint_as_float(v[1])) |
                 cvt_pair(e.cvt, __uint_as_float(v[2]), __uint_as_float(v[3])) << 16;
+        if (!maybe_nan) return codes;
 #pragma unroll
         for (unsigned j = 0; j < 4; j++)
             if ((v[j] & 0x7FFFFFFFu) > 0x7F800000u) codes = (codes & ~(0xFFu << (8 * j))) | e.p.nan_code << (8 * j);

@@ -220,6 +220,35 @@ __device__ inline uint32_t wide_element(const uint4 &raw, unsigned j)
         return Src::bits((typename Src::T)(w >> (16 * (j % 2))));
 }
 
+/* The largest finite |x| of a 16-byte load, as FP32 bits; nonfinite is set
+ * when it holds Inf or NaN. The common case costs one AND and one MAX per
+ * element (two BF16 at a time): the maximum of all |x| bits first, and only
+ * when that is Inf or NaN again without them. */
+template <typename Src>
+__device__ inline uint32_t wide_amax(const uint4 &raw, bool &nonfinite)
+{
+    const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
+    uint32_t m = 0;
+    if constexpr (sizeof(typename Src::T) == 4) {
+#pragma unroll
+        for (unsigned j = 0; j < 4; j++) m = max(m, w[j] & 0x7FFFFFFFu);
+        if (m < 0x7F800000u) return m;
+    } else {
+#pragma unroll
+        for (unsigned j = 0; j < 4; j++) m = __vmaxu2(m, w[j] & 0x7FFF7FFFu); /* two |bf16| per word */
+        m = max(m & 0xFFFFu, m >> 16) << 16;
+        if (m < 0x7F800000u) return m;
+    }
+    nonfinite = true;
+    m = 0;
+#pragma unroll
+    for (unsigned j = 0; j < Wide<Src>::kVec; j++) {
+        const uint32_t e = wide_element<Src>(raw, j) & 0x7FFFFFFFu;
+        if (e < 0x7F800000u) m = max(m, e);
+    }
+    return m;
+}
+
 /* The maximum over groups of kLanes adjacent lanes (a power of two <= 32). */
 template <unsigned kLanes>
 __device__ inline uint32_t lanes_max(uint32_t v)
@@ -236,46 +265,58 @@ __device__ inline uint32_t lanes_max(uint32_t v)
     }
 }
 
-/* kRows rows per warp, kWarps warps per CTA; a CTA covers kRows * kWarps
- * rows and one warp span of columns. kTall: the block is the CTA's 128 rows
- * (else each row is its own 1 x kBc tile). */
-template <typename Src, unsigned kBc, bool kTall, unsigned kRows, unsigned kWarps>
+/* The part of the matrix one lane holds: kRows rows from r0 of one 16-byte
+ * load each at column c (count elements of it exist, 0 past the right edge).
+ * A CTA of kWarps warps covers kRows * kWarps rows of one warp span of
+ * columns; blockIdx.x = rows_group * strips + strip. */
+template <typename Src, unsigned kRows, unsigned kWarps>
+struct LaneRows {
+    size_t c, r0, rows_group;
+    unsigned count;
+    uint4 raw[kRows];
+
+    __device__ LaneRows(const QuantArgs &a, unsigned strips)
+    {
+        const unsigned kVec = Wide<Src>::kVec, lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+        rows_group = blockIdx.x / strips;
+        c = (size_t)(blockIdx.x % strips) * Wide<Src>::kSpan + lane * kVec;
+        r0 = rows_group * (kRows * kWarps) + warp * kRows;
+        count = c >= a.g.cols ? 0u : a.g.cols - c < kVec ? (unsigned)(a.g.cols - c) : kVec;
+        const typename Src::T *x = static_cast<const typename Src::T *>(a.x);
+#pragma unroll
+        for (unsigned i = 0; i < kRows; i++)
+            raw[i] = r0 + i < a.g.rows ? load_wide<Src>(x + (r0 + i) * a.g.ldx + c, count) : make_uint4(0, 0, 0, 0);
+    }
+};
+
+const unsigned kLaneRows = 4, kLaneRowsTall = 8; /* rows per lane: 1 x bc tiles and whole tensors; 128-row blocks */
+const unsigned kTileWarps = 8, kTileWarpsTall = 16;
+
+/* How the tile kernel gets each block's amax: ROWS, 1 x kBc tiles (each row
+ * of a lane its own, reduced across the tile's lanes); TALL, 128 x kBc
+ * blocks (reduced over the CTA); WHOLE, one block (per tensor), its amax
+ * bits left in a.scale_inv by tensor_amax_kernel. */
+enum TileMode { TILE_ROWS, TILE_TALL, TILE_WHOLE };
+
+template <typename Src, unsigned kBc, TileMode kMode, unsigned kRows, unsigned kWarps>
 __global__ void __launch_bounds__(kWarps * 32) quantize_tiles_kernel(QuantArgs a, unsigned strips)
 {
     const unsigned kVec = Wide<Src>::kVec, kLanes = kBc / kVec; /* lanes sharing a block's columns */
     const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-    const unsigned strip = blockIdx.x % strips;
-    const size_t rows_group = blockIdx.x / strips;
-    const size_t c = (size_t)strip * Wide<Src>::kSpan + lane * kVec;
-    const size_t r0 = rows_group * (kRows * kWarps) + warp * kRows;
-    const unsigned count = c >= a.g.cols ? 0u : a.g.cols - c < kVec ? (unsigned)(a.g.cols - c) : kVec;
-    const typename Src::T *x = static_cast<const typename Src::T *>(a.x);
+    const LaneRows<Src, kRows, kWarps> x(a, strips);
 
-    uint4 raw[kRows];
-#pragma unroll
-    for (unsigned i = 0; i < kRows; i++)
-        raw[i] = r0 + i < a.g.rows ? load_wide<Src>(x + (r0 + i) * a.g.ldx + c, count) : make_uint4(0, 0, 0, 0);
-
-    uint32_t amax[kTall ? 1 : kRows];
+    uint32_t amax[kMode == TILE_ROWS ? kRows : 1];
     amax[0] = 0;
     bool nonfinite = false;
 #pragma unroll
     for (unsigned i = 0; i < kRows; i++) {
-        uint32_t m = 0;
-#pragma unroll
-        for (unsigned j = 0; j < kVec; j++) {
-            const uint32_t e = wide_element<Src>(raw[i], j) & 0x7FFFFFFFu;
-            if (e >= 0x7F800000u)
-                nonfinite = true;
-            else
-                m = e > m ? e : m;
-        }
-        if (kTall)
-            amax[0] = m > amax[0] ? m : amax[0];
-        else
+        const uint32_t m = wide_amax<Src>(x.raw[i], nonfinite);
+        if (kMode == TILE_ROWS)
             amax[i] = lanes_max<kLanes>(m);
+        else
+            amax[0] = m > amax[0] ? m : amax[0];
     }
-    if (kTall) {
+    if (kMode == TILE_TALL) {
         __shared__ uint32_t warp_amax[kWarps][32 / kLanes];
         const uint32_t m = lanes_max<kLanes>(amax[0]);
         if (lane % kLanes == 0) warp_amax[warp][lane / kLanes] = m;
@@ -287,18 +328,20 @@ __global__ void __launch_bounds__(kWarps * 32) quantize_tiles_kernel(QuantArgs a
             amax[0] = u > amax[0] ? u : amax[0];
         }
     }
-    if (__any_sync(0xFFFFFFFFu, nonfinite) && lane == 0 && a.nonfinite != NULL) *a.nonfinite = 1;
-    if (count == 0) return;
+    if (kMode == TILE_WHOLE) amax[0] = *reinterpret_cast<const uint32_t *>(a.scale_inv);
+    const bool warp_nonfinite = __any_sync(0xFFFFFFFFu, nonfinite);
+    if (kMode != TILE_WHOLE && warp_nonfinite && lane == 0 && a.nonfinite != NULL) *a.nonfinite = 1;
+    if (x.count == 0) return;
 
-    const size_t bj = c / kBc;
+    const size_t bj = x.c / kBc;
     const bool leader = lane % kLanes == 0;
     fp8_block_scale s = fp8_block_scale_of(amax[0], &a.rule);
-    if (kTall && leader && warp == 0) a.scale_inv[rows_group * a.g.nbc + bj] = s.scale_inv;
+    if (kMode == TILE_TALL && leader && warp == 0) a.scale_inv[x.rows_group * a.g.nbc + bj] = s.scale_inv;
 #pragma unroll
     for (unsigned i = 0; i < kRows; i++) {
-        const size_t r = r0 + i;
+        const size_t r = x.r0 + i;
         if (r >= a.g.rows) break;
-        if (!kTall) {
+        if (kMode == TILE_ROWS) {
             s = fp8_block_scale_of(amax[i], &a.rule);
             if (leader) a.scale_inv[r * a.g.nbc + bj] = s.scale_inv;
         }
@@ -307,19 +350,37 @@ __global__ void __launch_bounds__(kWarps * 32) quantize_tiles_kernel(QuantArgs a
         for (unsigned g = 0; g < kVec / 4; g++) {
             uint32_t v[4];
 #pragma unroll
-            for (unsigned j = 0; j < 4; j++) v[j] = wide_element<Src>(raw[i], 4 * g + j);
+            for (unsigned j = 0; j < 4; j++) v[j] = wide_element<Src>(x.raw[i], 4 * g + j);
             scale4(v, s.scale);
-            codes[g] = encode4(a.enc, v, a.sr_offset + r * a.g.cols + c + 4 * g);
+            codes[g] = encode4(a.enc, v, a.sr_offset + r * a.g.cols + x.c + 4 * g, warp_nonfinite);
         }
-        uint8_t *q = a.q + r * a.g.ldq + c;
-        if (count == kVec) {
+        uint8_t *q = a.q + r * a.g.ldq + x.c;
+        if (x.count == kVec) {
             if constexpr (kVec == 4)
                 *reinterpret_cast<uint32_t *>(q) = codes[0];
             else
                 *reinterpret_cast<uint2 *>(q) = make_uint2(codes[0], codes[1]);
         } else {
-            for (unsigned j = 0; j < count; j++) q[j] = (uint8_t)(codes[j / 4] >> (8 * (j % 4)));
+            for (unsigned j = 0; j < x.count; j++) q[j] = (uint8_t)(codes[j / 4] >> (8 * (j % 4)));
         }
+    }
+}
+
+/* The whole matrix's largest finite |x| bits, atomicMax'ed into *amax_bits
+ * (zeroed before), one atomic per warp; raises the non-finite flag. */
+template <typename Src>
+__global__ void __launch_bounds__(kTileWarps * 32) tensor_amax_kernel(QuantArgs a, unsigned strips, uint32_t *amax_bits)
+{
+    const LaneRows<Src, kLaneRows, kTileWarps> x(a, strips);
+    uint32_t m = 0;
+    bool nonfinite = false;
+#pragma unroll
+    for (unsigned i = 0; i < kLaneRows; i++) m = max(m, wide_amax<Src>(x.raw[i], nonfinite));
+    m = warp_max(m);
+    const bool warp_nonfinite = __any_sync(0xFFFFFFFFu, nonfinite);
+    if (threadIdx.x % 32 == 0) {
+        if (m != 0) atomicMax(amax_bits, m);
+        if (warp_nonfinite && a.nonfinite != NULL) *a.nonfinite = 1;
     }
 }
 
@@ -595,35 +656,68 @@ fp8_status launch_groups(const QuantArgs &a, cudaStream_t s)
     return launched("quantize_groups_kernel");
 }
 
-template <typename Src, unsigned kBc, bool kTall>
+/* The grid of LaneRows CTAs over the matrix; 0 when it does not fit one launch. */
+template <typename Src>
+unsigned tile_grid(const Geometry &g, unsigned rows_per_cta, unsigned *strips)
+{
+    const size_t n = ceil_div(g.cols, Wide<Src>::kSpan), groups = ceil_div(g.rows, rows_per_cta);
+    *strips = (unsigned)n;
+    return n <= 0x7FFFFFFFu && groups <= 0x7FFFFFFFu / n ? (unsigned)(n * groups) : 0u;
+}
+
+template <typename Src, unsigned kBc, TileMode kMode>
 fp8_status launch_tiles(const QuantArgs &a, cudaStream_t s)
 {
-    const unsigned kRows = kTall ? 8 : 4, kWarps = kTall ? 16 : 8; /* 128-row blocks: 8 x 16 */
-    const size_t strips = ceil_div(a.g.cols, Wide<Src>::kSpan), groups = ceil_div(a.g.rows, kRows * kWarps);
-    FP8_RETURN_IF(groups > 0x7FFFFFFFu / strips, FP8_ERR_UNSUPPORTED);
-    quantize_tiles_kernel<Src, kBc, kTall, kRows, kWarps><<<(unsigned)(strips * groups), kWarps * 32, 0, s>>>(
-        a, (unsigned)strips);
+    const unsigned rows = kMode == TILE_TALL ? kLaneRowsTall : kLaneRows;
+    const unsigned warps = kMode == TILE_TALL ? kTileWarpsTall : kTileWarps; /* 128-row blocks: 8 x 16 */
+    unsigned strips = 0;
+    const unsigned grid = tile_grid<Src>(a.g, rows * warps, &strips);
+    FP8_RETURN_IF(grid == 0, FP8_ERR_UNSUPPORTED);
+    quantize_tiles_kernel<Src, kBc, kMode, rows, warps><<<grid, warps * 32, 0, s>>>(a, strips);
     return launched("quantize_tiles_kernel");
 }
 
-/* The tile kernel's shapes: 1 x bc or 128 x bc blocks, bc in {32, 64, 128},
- * rows of x 16-byte aligned and of q aligned to one load's codes. */
+/* Rows of x 16-byte aligned and of q aligned to one load's codes: the tile kernel's loads and stores. */
+template <typename Src>
+bool rows_wide(const QuantArgs &a)
+{
+    const size_t elem = sizeof(typename Src::T), vec = Wide<Src>::kVec;
+    return !a.transposed && aligned(a.x, 16) && a.g.ldx * elem % 16 == 0 && aligned(a.q, vec) && a.g.ldq % vec == 0;
+}
+
+/* The tile kernel's block shapes: 1 x bc or 128 x bc, bc in {32, 64, 128}. */
 template <typename Src>
 bool tiles_apply(const QuantArgs &a)
 {
-    const size_t elem = sizeof(typename Src::T), vec = Wide<Src>::kVec;
-    return !a.transposed && aligned(a.x, 16) && a.g.ldx * elem % 16 == 0 && aligned(a.q, vec) &&
-           a.g.ldq % vec == 0 && (a.g.br == 1 || a.g.br == 128) &&
-           (a.g.bc == 32 || a.g.bc == 64 || a.g.bc == 128);
+    return rows_wide<Src>(a) && (a.g.br == 1 || a.g.br == 128) && (a.g.bc == 32 || a.g.bc == 64 || a.g.bc == 128);
 }
 
 template <typename Src>
 fp8_status launch_tiles(const QuantArgs &a, cudaStream_t s)
 {
     const bool tall = a.g.br == 128;
-    if (a.g.bc == 32) return tall ? launch_tiles<Src, 32, true>(a, s) : launch_tiles<Src, 32, false>(a, s);
-    if (a.g.bc == 64) return tall ? launch_tiles<Src, 64, true>(a, s) : launch_tiles<Src, 64, false>(a, s);
-    return tall ? launch_tiles<Src, 128, true>(a, s) : launch_tiles<Src, 128, false>(a, s);
+    if (a.g.bc == 32) return tall ? launch_tiles<Src, 32, TILE_TALL>(a, s) : launch_tiles<Src, 32, TILE_ROWS>(a, s);
+    if (a.g.bc == 64) return tall ? launch_tiles<Src, 64, TILE_TALL>(a, s) : launch_tiles<Src, 64, TILE_ROWS>(a, s);
+    return tall ? launch_tiles<Src, 128, TILE_TALL>(a, s) : launch_tiles<Src, 128, TILE_ROWS>(a, s);
+}
+
+/* One scale for the whole matrix, wide rows: the amax kernel, the tile
+ * kernel encoding with it, then scale_inv from the amax bits. */
+template <typename Src>
+fp8_status launch_whole(const QuantArgs &a, cudaStream_t s)
+{
+    unsigned strips = 0;
+    const unsigned grid = tile_grid<Src>(a.g, kLaneRows * kTileWarps, &strips);
+    FP8_RETURN_IF(grid == 0, FP8_ERR_UNSUPPORTED);
+    uint32_t *amax_bits = reinterpret_cast<uint32_t *>(a.scale_inv);
+    FP8_CUDA_TRY(cudaMemsetAsync(amax_bits, 0, sizeof *amax_bits, s));
+    tensor_amax_kernel<Src><<<grid, kTileWarps * 32, 0, s>>>(a, strips, amax_bits);
+    FP8_FORWARD_IF_ERROR(launched("tensor_amax_kernel"));
+    quantize_tiles_kernel<Src, Wide<Src>::kSpan, TILE_WHOLE, kLaneRows, kTileWarps><<<grid, kTileWarps * 32, 0, s>>>(
+        a, strips);
+    FP8_FORWARD_IF_ERROR(launched("quantize_tiles_kernel"));
+    finish_scales_kernel<<<1, 32, 0, s>>>(a.scale_inv, 1, a.rule);
+    return launched("finish_scales_kernel");
 }
 
 /* Runs the quantization described by `a` (scale_inv receives the scales). */
@@ -634,6 +728,7 @@ fp8_status run(QuantArgs &a, int *nonfinite, cudaStream_t s)
     FP8_FORWARD_IF_ERROR(clear_flag(nonfinite, s));
     if (a.g.rows == 0 || a.g.cols == 0) return FP8_OK;
     if (tiles_apply<Src>(a)) return launch_tiles<Src>(a, s);
+    if (a.g.nbr * a.g.nbc == 1 && rows_wide<Src>(a)) return launch_whole<Src>(a, s);
     const size_t runs_per_block = a.g.br * ceil_div(a.g.bc, 4);
     if (runs_per_block <= 64) return launch_groups<Src, 32, 2>(a, s);
     if (runs_per_block <= kMaxGroupRuns) return launch_groups<Src, kThreads, kMaxGroupRuns / kThreads>(a, s);
