@@ -333,16 +333,22 @@ START_TEST(quantize_matches_cpu)
 }
 END_TEST
 
-/* Aligned sizes and leading dimensions (the vectorized loads and stores), for the shapes training uses. */
+/* 16-byte aligned rows (the tile kernel's wide loads and stores), for the shapes training uses: whole
+ * blocks, then ragged edges (259 rows, 1002 columns: partial blocks, partial warp spans and a last load
+ * of fewer than 4 FP32 or 8 BF16 elements) with NaN and Inf. Loop: shape x input x geometry. */
 START_TEST(quantize_aligned_matches_cpu)
 {
-    static const size_t aligned_shapes[][2] = {{1, 128}, {128, 128}, {1, 32}, {0, 0}, {1, 0}};
-    const size_t s = (size_t)_i % 5;
-    const quant_input input = (quant_input)(_i / 5);
-    fp8_quant_config cfg = fp8_quant_config_init(FP8_E4M3, aligned_shapes[s][0], aligned_shapes[s][1]);
+    static const size_t aligned_shapes[][2] = {{1, 128}, {128, 128}, {1, 32},  {1, 64}, {128, 32},
+                                               {128, 64}, {0, 0},    {1, 0}};
+    static const size_t geometries[][4] = {{384, 1024, 1024, 1024}, {259, 1002, 1008, 1008}};
+    const size_t s = (size_t)_i % 8, g = (size_t)_i / 24;
+    const quant_input input = (quant_input)(_i / 8 % 3);
+    fp8_quant_config cfg = fp8_quant_config_init(g ? FP8_E5M2 : FP8_E4M3, aligned_shapes[s][0], aligned_shapes[s][1]);
     char what[96];
-    snprintf(what, sizeof what, "aligned %zux%zu, input %d", aligned_shapes[s][0], aligned_shapes[s][1], (int)input);
-    compare_quantization(&cfg, 384, 1024, 1024, 1024, input, 0, 2000 + (uint64_t)_i, what);
+    snprintf(what, sizeof what, "aligned %zux%zu, %zu x %zu, input %d", aligned_shapes[s][0], aligned_shapes[s][1],
+             geometries[g][0], geometries[g][1], (int)input);
+    compare_quantization(&cfg, geometries[g][0], geometries[g][1], geometries[g][2], geometries[g][3], input, (int)g,
+                         2000 + (uint64_t)_i, what);
 }
 END_TEST
 
@@ -557,6 +563,7 @@ START_TEST(cublaslt_gemm)
     fp8_cuda_gemm_config cfg = fp8_cuda_gemm_config_init();
     cfg.alpha = 1.5f;
     cfg.beta = (float)beta;
+    cfg.tune = _i % 4 == 0 ? 4 : 0; /* the timed choice among candidates gives the same product */
     const fp8_status st = d16 ? fp8_cuda_gemm_bf16(h, &cfg, &a.dev, &b.dev, d_d, ldd, NULL)
                               : fp8_cuda_gemm_f32(h, &cfg, &a.dev, &b.dev, d_d, ldd, NULL);
     char what[128];
@@ -627,6 +634,10 @@ START_TEST(cublaslt_gemm_limits)
     ck_assert(fp8_cuda_gemm_f32(h, &cfg, &a.dev, &short_k, d_d, N, NULL) == FP8_ERR_INVALID_ARGUMENT);
     ck_assert(fp8_cuda_gemm_f32(h, &cfg, &a.dev, &b.dev, d_d, N - 1, NULL) == FP8_ERR_INVALID_ARGUMENT);
     ck_assert(fp8_cuda_gemm_f32(NULL, &cfg, &a.dev, &b.dev, d_d, N, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    cfg.tune = 33;
+    ck_assert(fp8_cuda_gemm_f32(h, &cfg, &a.dev, &b.dev, d_d, N, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    cfg.tune = -1;
+    ck_assert(fp8_cuda_gemm_f32(h, &cfg, &a.dev, &b.dev, d_d, N, NULL) == FP8_ERR_INVALID_ARGUMENT);
     fp8_cuda_gemm_destroy(h);
     cudaFree(d_d);
     free(d);
@@ -1257,7 +1268,7 @@ static Suite *cuda_suite(int have_device)
     tc = tcase_create("quantize");
     tcase_set_timeout(tc, 240);
     tcase_add_loop_test(tc, quantize_matches_cpu, 0, (int)NSHAPES * 4 * 3 * 3);
-    tcase_add_loop_test(tc, quantize_aligned_matches_cpu, 0, 15);
+    tcase_add_loop_test(tc, quantize_aligned_matches_cpu, 0, 48);
     tcase_add_loop_test(tc, dual_matches_cpu, 0, 4);
     tcase_add_test(tc, scaled_and_dequantize_match_cpu);
     tcase_add_test(tc, e8m0_matches_cpu);

@@ -134,9 +134,15 @@ typedef struct fp8_cuda_gemm_config {
      * without periodic promotion (faster, less accurate; Ada and Hopper).
      * Per-tensor and per-row scales only. */
     int fast_accum;
+    /* 0 or 1: the algorithm cuBLASLt's heuristic ranks first. 2 .. 32: the
+     * first call of each shape with beta == 0 times up to `tune` of the
+     * heuristic's candidates on its own operands (D is written by the
+     * trials; the call waits for them) and the handle keeps the fastest.
+     * With beta != 0 it is ignored (a trial would change D). */
+    int tune;
 } fp8_cuda_gemm_config;
 
-/* alpha 1, beta 0, fast_accum 0. */
+/* alpha 1, beta 0, fast_accum 0, tune 0. */
 FP8_API fp8_cuda_gemm_config fp8_cuda_gemm_config_init(void);
 
 /* Scale shapes cuBLASLt takes (anything else: FP8_ERR_UNSUPPORTED, use

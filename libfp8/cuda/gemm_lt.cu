@@ -39,12 +39,13 @@ namespace {
 
 const size_t kWorkspaceBytes = (size_t)32 << 20; /* cuBLASLt's recommendation for Hopper */
 const unsigned kPlans = 16;
+const int kMaxTune = 32; /* candidates the heuristic is asked for when tuning */
 const int32_t kScaleNone = -1; /* no scale pointer (the dense BF16 and FP32 GEMMs) */
 
 /* Everything the heuristic's choice depends on. */
 struct PlanKey {
     int64_t m, n, k, lda, ldb, ldd;
-    int32_t type_a, type_b, type_d, mode_a, mode_b, fast_accum, beta_nonzero;
+    int32_t type_a, type_b, type_d, mode_a, mode_b, fast_accum, beta_nonzero, tune;
     uint32_t align_a, align_b, align_d;
 };
 
@@ -283,24 +284,81 @@ cublasStatus_t set_preference(cublasLtMatmulPreference_t pref, cublasLtMatmulPre
     return cublasLtMatmulPreferenceSetAttribute(pref, attr, &value, sizeof value);
 }
 
-/* The cached algorithm for key, or a new one from the heuristic. */
-fp8_status plan_for(fp8_cuda_gemm *h, const PlanKey &key, const Descriptors &d, cublasLtMatmulAlgo_t *algo)
+/* One matmul's data: what cublasLtMatmul takes besides the descriptors and the algorithm. */
+struct MatmulData {
+    const float *alpha, *beta;
+    const void *a, *b;
+    void *d;
+    cudaStream_t stream;
+};
+
+cublasStatus_t matmul(fp8_cuda_gemm *h, const Descriptors &d, const MatmulData &m, const cublasLtMatmulAlgo_t *algo)
+{
+    return cublasLtMatmul(h->lt, d.op, m.alpha, m.a, d.a, m.b, d.b, m.beta, m.d, d.d, m.d, d.d, algo, h->workspace,
+                          kWorkspaceBytes, m.stream);
+}
+
+/* Milliseconds of the best of three runs of one candidate (after a warm-up),
+ * or a negative value when it fails to run. */
+float time_candidate(fp8_cuda_gemm *h, const Descriptors &d, const MatmulData &m, const cublasLtMatmulAlgo_t *algo,
+                     cudaEvent_t start, cudaEvent_t stop)
+{
+    if (matmul(h, d, m, algo) != CUBLAS_STATUS_SUCCESS) return -1.0f;
+    float best = -1.0f;
+    for (int r = 0; r < 3; r++) {
+        float ms = 0.0f;
+        if (cudaEventRecord(start, m.stream) != cudaSuccess || matmul(h, d, m, algo) != CUBLAS_STATUS_SUCCESS ||
+            cudaEventRecord(stop, m.stream) != cudaSuccess || cudaEventSynchronize(stop) != cudaSuccess ||
+            cudaEventElapsedTime(&ms, start, stop) != cudaSuccess)
+            return -1.0f;
+        if (best < 0.0f || ms < best) best = ms;
+    }
+    return best;
+}
+
+/* The fastest of the heuristic's candidates, timed on this call's data (the
+ * caller made sure beta is 0: the trial runs only write D). */
+fp8_status fastest_candidate(fp8_cuda_gemm *h, const Descriptors &d, const MatmulData &m,
+                             const cublasLtMatmulHeuristicResult_t *results, int found, cublasLtMatmulAlgo_t *algo)
+{
+    cudaEvent_t start = NULL, stop = NULL;
+    cudaError_t e = cudaEventCreate(&start);
+    if (e == cudaSuccess) e = cudaEventCreate(&stop);
+    float best = -1.0f;
+    for (int i = 0; i < found && e == cudaSuccess; i++) {
+        const float ms = time_candidate(h, d, m, &results[i].algo, start, stop);
+        if (ms >= 0.0f && (best < 0.0f || ms < best)) best = ms, *algo = results[i].algo;
+    }
+    if (start) cudaEventDestroy(start);
+    if (stop) cudaEventDestroy(stop);
+    if (e != cudaSuccess) return fail(e, "fp8_cuda_gemm (tuning)");
+    if (best < 0.0f) *algo = results[0].algo; /* none ran alone: let the real call report why */
+    cudaGetLastError(); /* a candidate's failure is not the call's */
+    return FP8_OK;
+}
+
+/* The cached algorithm for key, or a new one: the heuristic's first choice,
+ * or (key.tune > 1) the fastest of its first key.tune candidates. */
+fp8_status plan_for(fp8_cuda_gemm *h, const PlanKey &key, const Descriptors &d, const MatmulData &m,
+                    cublasLtMatmulAlgo_t *algo)
 {
     for (unsigned i = 0; i < kPlans; i++)
         if (h->plans[i].used && memcmp(&h->plans[i].key, &key, sizeof key) == 0) {
             *algo = h->plans[i].algo;
             return FP8_OK;
         }
-    cublasLtMatmulHeuristicResult_t result;
+    cublasLtMatmulHeuristicResult_t results[kMaxTune];
     int found = 0;
-    FP8_CUBLAS_TRY(cublasLtMatmulAlgoGetHeuristic(h->lt, d.op, d.a, d.b, d.d, d.d, d.pref, 1, &result, &found));
+    const int wanted = key.tune > 1 ? key.tune : 1;
+    FP8_CUBLAS_TRY(cublasLtMatmulAlgoGetHeuristic(h->lt, d.op, d.a, d.b, d.d, d.d, d.pref, wanted, results, &found));
     if (found == 0) return unsupported("cuBLASLt has no algorithm for this problem on this GPU");
+    *algo = results[0].algo;
+    if (found > 1) FP8_FORWARD_IF_ERROR(fastest_candidate(h, d, m, results, found, algo));
     Plan &p = h->plans[h->next_plan];
     h->next_plan = (h->next_plan + 1) % kPlans;
     p.key = key;
-    p.algo = result.algo;
+    p.algo = *algo;
     p.used = true;
-    *algo = result.algo;
     return FP8_OK;
 }
 
@@ -348,6 +406,7 @@ fp8_status run_matmul(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, LtOpera
     key.type_a = la.type, key.type_b = lb.type, key.type_d = type_d;
     key.mode_a = la.mode, key.mode_b = lb.mode;
     key.fast_accum = cfg->fast_accum, key.beta_nonzero = cfg->beta != 0.0f;
+    key.tune = cfg->beta == 0.0f && cfg->tune > 1 ? cfg->tune : 0; /* with beta != 0 a trial run would change D */
     key.align_a = alignment_of(la.data, lda_bytes), key.align_b = alignment_of(lb.data, ldb_bytes);
     key.align_d = alignment_of(D, ldd * d_elem);
     FP8_CUBLAS_TRY(cublasLtMatmulPreferenceCreate(&d.pref));
@@ -357,10 +416,10 @@ fp8_status run_matmul(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, LtOpera
     FP8_CUBLAS_TRY(set_preference<uint32_t>(d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, key.align_d));
     FP8_CUBLAS_TRY(set_preference<uint32_t>(d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, key.align_d));
 
+    const MatmulData m = {&cfg->alpha, &cfg->beta, la.data, lb.data, D, s};
     cublasLtMatmulAlgo_t algo;
-    FP8_FORWARD_IF_ERROR(plan_for(h, key, d, &algo));
-    FP8_CUBLAS_TRY(cublasLtMatmul(h->lt, d.op, &cfg->alpha, la.data, d.a, lb.data, d.b, &cfg->beta, D, d.d, D, d.d,
-                                  &algo, h->workspace, kWorkspaceBytes, s));
+    FP8_FORWARD_IF_ERROR(plan_for(h, key, d, m, &algo));
+    FP8_CUBLAS_TRY(matmul(h, d, m, &algo));
     return FP8_OK;
 }
 
@@ -368,7 +427,8 @@ fp8_status run_matmul(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, LtOpera
 fp8_status fp8_gemm(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B,
                     void *D, size_t ldd, cudaDataType_t type_d, size_t d_elem, cudaStream_t s)
 {
-    FP8_RETURN_IF(h == NULL || cfg == NULL || (cfg->fast_accum != 0 && cfg->fast_accum != 1),
+    FP8_RETURN_IF(h == NULL || cfg == NULL || (cfg->fast_accum != 0 && cfg->fast_accum != 1) || cfg->tune < 0 ||
+                      cfg->tune > kMaxTune,
                   FP8_ERR_INVALID_ARGUMENT);
     Operand a, b;
     FP8_FORWARD_IF_ERROR(check_gemm_operands(A, B, D, ldd, &a, &b));
@@ -386,18 +446,15 @@ fp8_status fp8_gemm(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, const fp8
 
 } // namespace
 
-fp8_status dense_gemm(fp8_cuda_gemm *h, float alpha, float beta, size_t M, size_t N, size_t K, cudaDataType_t ab,
-                      const void *A, size_t lda, const void *B, size_t ldb, cudaDataType_t d, void *D, size_t ldd,
-                      cudaStream_t s)
+fp8_status dense_gemm(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, size_t M, size_t N, size_t K,
+                      cudaDataType_t ab, const void *A, size_t lda, const void *B, size_t ldb, cudaDataType_t d,
+                      void *D, size_t ldd, cudaStream_t s)
 {
     if (M == 0 || N == 0) return FP8_OK;
     if (K == 0) return unsupported("K = 0");
-    fp8_cuda_gemm_config cfg = fp8_cuda_gemm_config_init();
-    cfg.alpha = alpha;
-    cfg.beta = beta;
     LtOperand la = lt_operand(B, ab, K, N, ldb, kScaleNone, NULL);
     LtOperand lb = lt_operand(A, ab, K, M, lda, kScaleNone, NULL);
-    return run_matmul(h, &cfg, la, lb, M, N, K, D, ldd, d, bytes_of(d), s);
+    return run_matmul(h, cfg, la, lb, M, N, K, D, ldd, d, bytes_of(d), s);
 }
 } // namespace fp8_cuda
 
@@ -411,6 +468,7 @@ fp8_cuda_gemm_config fp8_cuda_gemm_config_init(void)
     c.alpha = 1.0f;
     c.beta = 0.0f;
     c.fast_accum = 0;
+    c.tune = 0;
     return c;
 }
 
@@ -470,12 +528,12 @@ fp8_status fp8_cuda_bf16_gemm(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg,
                               const uint16_t *A, size_t lda, const uint16_t *B, size_t ldb, uint16_t *D, size_t ldd,
                               void *stream)
 {
-    FP8_RETURN_IF(h == NULL || cfg == NULL || cfg->fast_accum != 0, FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(h == NULL || cfg == NULL || cfg->fast_accum != 0 || cfg->tune < 0 || cfg->tune > kMaxTune,
+                  FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(!fp8_extent_valid(M, K, lda) || !fp8_extent_valid(N, K, ldb) || !fp8_extent_valid(M, N, ldd),
                   FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(M != 0 && N != 0 && (D == NULL || (K != 0 && (A == NULL || B == NULL))), FP8_ERR_INVALID_ARGUMENT);
-    return dense_gemm(h, cfg->alpha, cfg->beta, M, N, K, CUDA_R_16BF, A, lda, B, ldb, CUDA_R_16BF, D, ldd,
-                      stream_of(stream));
+    return dense_gemm(h, cfg, M, N, K, CUDA_R_16BF, A, lda, B, ldb, CUDA_R_16BF, D, ldd, stream_of(stream));
 }
 
 } // extern "C"

@@ -9,13 +9,14 @@
 
 namespace fp8_cuda {
 
-/* D = alpha * A * B^T + beta * D in fp8/gemm.h's layout: A (M x K, lda) and B (N x K, ldb)
- * both of type ab (CUDA_R_16BF or CUDA_R_32F), D (M x N, ldd) of type d (CUDA_R_16BF or
- * CUDA_R_32F), FP32 accumulation (CUBLAS_COMPUTE_32F: no TF32). Rows of A, B and D must start
- * on 16-byte boundaries, else FP8_ERR_UNSUPPORTED with the reason in fp8_cuda_last_error(). */
-fp8_status dense_gemm(fp8_cuda_gemm *h, float alpha, float beta, size_t M, size_t N, size_t K, cudaDataType_t ab,
-                      const void *A, size_t lda, const void *B, size_t ldb, cudaDataType_t d, void *D, size_t ldd,
-                      cudaStream_t s);
+/* D = alpha * A * B^T + beta * D (cfg: checked by the caller, fast_accum 0) in fp8/gemm.h's
+ * layout: A (M x K, lda) and B (N x K, ldb) both of type ab (CUDA_R_16BF or CUDA_R_32F), D
+ * (M x N, ldd) of type d (CUDA_R_16BF or CUDA_R_32F), FP32 accumulation (CUBLAS_COMPUTE_32F:
+ * no TF32). Rows of A, B and D must start on 16-byte boundaries, else FP8_ERR_UNSUPPORTED with
+ * the reason in fp8_cuda_last_error(). */
+fp8_status dense_gemm(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, size_t M, size_t N, size_t K,
+                      cudaDataType_t ab, const void *A, size_t lda, const void *B, size_t ldb, cudaDataType_t d,
+                      void *D, size_t ldd, cudaStream_t s);
 
 /* dst = src (rows x cols, row stride lds) into dst at row stride ldd, or its transpose
  * (cols x rows) when `transpose`. The FP32 sources set *nonfinite (device, may be NULL) to 1

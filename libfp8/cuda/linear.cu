@@ -86,6 +86,7 @@ struct Call {
     cudaStream_t stream;
     bool report; /* the caller wants the non-finite flag */
     unsigned slots;
+    fp8_cuda_gemm_config overwrite, accumulate; /* the dense GEMMs: beta 0, beta 1 (dW) */
 };
 
 int *next_slot(Call &c) { return c.report && c.slots < kFlagSlots ? c.s.flags + c.slots++ : NULL; }
@@ -253,13 +254,13 @@ fp8_status forward_f32(Call &c, const float *X, size_t ldx, size_t T, const floa
             FP8_FORWARD_IF_ERROR(find_nonfinite_f32(X, ldx, T, K, flag, s));
             FP8_FORWARD_IF_ERROR(find_nonfinite_f32(W, K, N, K, flag, s));
         }
-        return dense_gemm(l->gemm, 1.0f, 0.0f, T, N, K, CUDA_R_32F, X, ldx, W, K, CUDA_R_32F, Y, ldy, s);
+        return dense_gemm(l->gemm, &c.overwrite, T, N, K, CUDA_R_32F, X, ldx, W, K, CUDA_R_32F, Y, ldy, s);
     }
     case FP8_LINEAR_BF16: {
         int *flag = next_slot(c);
         FP8_FORWARD_IF_ERROR(round_to_bf16(b.xb, K, X, ldx, T, K, false, flag, s));
         FP8_FORWARD_IF_ERROR(round_to_bf16(b.wb, K, W, K, N, K, false, flag, s));
-        return dense_gemm(l->gemm, 1.0f, 0.0f, T, N, K, CUDA_R_16BF, b.xb, K, b.wb, K, CUDA_R_32F, Y, ldy, s);
+        return dense_gemm(l->gemm, &c.overwrite, T, N, K, CUDA_R_16BF, b.xb, K, b.wb, K, CUDA_R_32F, Y, ldy, s);
     }
     default: {
         const bool delayed = l->cfg.recipe == FP8_LINEAR_DELAYED;
@@ -302,6 +303,8 @@ Call start_call(fp8_cuda_linear *l, void *workspace, int *nonfinite, void *strea
     c.stream = stream_of(stream);
     c.report = nonfinite != NULL;
     c.slots = 0;
+    c.overwrite = c.accumulate = fp8_cuda_gemm_config_init();
+    c.accumulate.beta = 1.0f;
     return c;
 }
 
@@ -335,9 +338,9 @@ fp8_status backward(Call &c, const float *X, size_t ldx, const float *dY, size_t
         if (dX != NULL) {
             FP8_FORWARD_IF_ERROR(copy_f32(b.wtf, N, W, K, N, K, true, NULL, s));
             FP8_FORWARD_IF_ERROR(
-                dense_gemm(l->gemm, 1.0f, 0.0f, T, K, N, CUDA_R_32F, dY, lddy, b.wtf, N, CUDA_R_32F, dX, lddx, s));
+                dense_gemm(l->gemm, &c.overwrite, T, K, N, CUDA_R_32F, dY, lddy, b.wtf, N, CUDA_R_32F, dX, lddx, s));
         }
-        return dense_gemm(l->gemm, 1.0f, 1.0f, N, K, T, CUDA_R_32F, b.dytf, T, b.xtf, T, CUDA_R_32F, dW, K, s);
+        return dense_gemm(l->gemm, &c.accumulate, N, K, T, CUDA_R_32F, b.dytf, T, b.xtf, T, CUDA_R_32F, dW, K, s);
     }
     case FP8_LINEAR_BF16: {
         int *flag = next_slot(c);
@@ -347,9 +350,9 @@ fp8_status backward(Call &c, const float *X, size_t ldx, const float *dY, size_t
         if (dX != NULL) {
             FP8_FORWARD_IF_ERROR(round_to_bf16(b.wtb, N, W, K, N, K, true, NULL, s));
             FP8_FORWARD_IF_ERROR(
-                dense_gemm(l->gemm, 1.0f, 0.0f, T, K, N, CUDA_R_16BF, b.dyb, N, b.wtb, N, CUDA_R_32F, dX, lddx, s));
+                dense_gemm(l->gemm, &c.overwrite, T, K, N, CUDA_R_16BF, b.dyb, N, b.wtb, N, CUDA_R_32F, dX, lddx, s));
         }
-        return dense_gemm(l->gemm, 1.0f, 1.0f, N, K, T, CUDA_R_16BF, b.dytb, T, b.xtb, T, CUDA_R_32F, dW, K, s);
+        return dense_gemm(l->gemm, &c.accumulate, N, K, T, CUDA_R_16BF, b.dytb, T, b.xtb, T, CUDA_R_32F, dW, K, s);
     }
     default: {
         const bool delayed = l->cfg.recipe == FP8_LINEAR_DELAYED, cached = l->cfg.cache_fp8_input != 0;

@@ -5,7 +5,15 @@
  * encode(x * scale) with the product in FP32 (encode.cuh). What differs is
  * only how the work is spread:
  *
- *   group kernel   one group of threads (a warp, or 256 threads) per scale
+ *   tile kernel    the common shapes (1 x {32, 64, 128} tiles and 128 x
+ *                  {32, 64, 128} blocks of 16-byte aligned rows): each lane
+ *                  holds one 16-byte load (4 FP32 or 8 BF16) of several
+ *                  rows, so loads are wide and many are in flight; a block's
+ *                  amax is reduced in registers, across its lanes by
+ *                  shuffles, and (128-row blocks) across the CTA's warps;
+ *                  then it is encoded from the registers. No index is
+ *                  divided per element.
+ *   group kernel   the other shapes: one group of threads (a warp, or 256 threads) per scale
  *                  block of up to 4096 runs of four elements: the block is
  *                  read once into registers, its amax reduced in the group,
  *                  then encoded from the registers. 1x128 tiles, 128x128
@@ -173,6 +181,148 @@ __global__ void __launch_bounds__(kThreads) quantize_groups_kernel(QuantArgs a, 
     }
 }
 
+/* ---- the tile kernel: the common block shapes at memory speed ---- */
+
+template <typename Src>
+struct Wide {
+    static const unsigned kVec = 16 / sizeof(typename Src::T); /* elements per 16-byte load */
+    static const unsigned kSpan = 32 * kVec;                  /* columns a warp covers */
+};
+
+/* Up to kVec elements from p (count of them exist; the rest read as 0): one
+ * 16-byte load when all exist (the caller checked alignment). */
+template <typename Src>
+__device__ inline uint4 load_wide(const typename Src::T *p, unsigned count)
+{
+    if (count == Wide<Src>::kVec) return *reinterpret_cast<const uint4 *>(p);
+    uint32_t w[4] = {0, 0, 0, 0};
+    const unsigned per_word = 4 / sizeof(typename Src::T), bits = 8 * sizeof(typename Src::T);
+    for (unsigned j = 0; j < count; j++) {
+        uint32_t e; /* the element's own bits */
+        if constexpr (sizeof(typename Src::T) == 4)
+            e = Src::bits(p[j]);
+        else
+            e = p[j];
+        w[j / per_word] |= e << (bits * (j % per_word));
+    }
+    return make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/* Element j of a 16-byte load, as FP32 bits. */
+template <typename Src>
+__device__ inline uint32_t wide_element(const uint4 &raw, unsigned j)
+{
+    const unsigned word = j * (unsigned)sizeof(typename Src::T) / 4;
+    const uint32_t w = word == 0 ? raw.x : word == 1 ? raw.y : word == 2 ? raw.z : raw.w;
+    if constexpr (sizeof(typename Src::T) == 4)
+        return w;
+    else
+        return Src::bits((typename Src::T)(w >> (16 * (j % 2))));
+}
+
+/* The maximum over groups of kLanes adjacent lanes (a power of two <= 32). */
+template <unsigned kLanes>
+__device__ inline uint32_t lanes_max(uint32_t v)
+{
+    if constexpr (kLanes == 32) {
+        return warp_max(v);
+    } else {
+#pragma unroll
+        for (unsigned o = kLanes / 2; o > 0; o /= 2) {
+            const uint32_t u = __shfl_xor_sync(0xFFFFFFFFu, v, o);
+            v = u > v ? u : v;
+        }
+        return v;
+    }
+}
+
+/* kRows rows per warp, kWarps warps per CTA; a CTA covers kRows * kWarps
+ * rows and one warp span of columns. kTall: the block is the CTA's 128 rows
+ * (else each row is its own 1 x kBc tile). */
+template <typename Src, unsigned kBc, bool kTall, unsigned kRows, unsigned kWarps>
+__global__ void __launch_bounds__(kWarps * 32) quantize_tiles_kernel(QuantArgs a, unsigned strips)
+{
+    const unsigned kVec = Wide<Src>::kVec, kLanes = kBc / kVec; /* lanes sharing a block's columns */
+    const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const unsigned strip = blockIdx.x % strips;
+    const size_t rows_group = blockIdx.x / strips;
+    const size_t c = (size_t)strip * Wide<Src>::kSpan + lane * kVec;
+    const size_t r0 = rows_group * (kRows * kWarps) + warp * kRows;
+    const unsigned count = c >= a.g.cols ? 0u : a.g.cols - c < kVec ? (unsigned)(a.g.cols - c) : kVec;
+    const typename Src::T *x = static_cast<const typename Src::T *>(a.x);
+
+    uint4 raw[kRows];
+#pragma unroll
+    for (unsigned i = 0; i < kRows; i++)
+        raw[i] = r0 + i < a.g.rows ? load_wide<Src>(x + (r0 + i) * a.g.ldx + c, count) : make_uint4(0, 0, 0, 0);
+
+    uint32_t amax[kTall ? 1 : kRows];
+    amax[0] = 0;
+    bool nonfinite = false;
+#pragma unroll
+    for (unsigned i = 0; i < kRows; i++) {
+        uint32_t m = 0;
+#pragma unroll
+        for (unsigned j = 0; j < kVec; j++) {
+            const uint32_t e = wide_element<Src>(raw[i], j) & 0x7FFFFFFFu;
+            if (e >= 0x7F800000u)
+                nonfinite = true;
+            else
+                m = e > m ? e : m;
+        }
+        if (kTall)
+            amax[0] = m > amax[0] ? m : amax[0];
+        else
+            amax[i] = lanes_max<kLanes>(m);
+    }
+    if (kTall) {
+        __shared__ uint32_t warp_amax[kWarps][32 / kLanes];
+        const uint32_t m = lanes_max<kLanes>(amax[0]);
+        if (lane % kLanes == 0) warp_amax[warp][lane / kLanes] = m;
+        __syncthreads();
+        amax[0] = 0;
+#pragma unroll
+        for (unsigned w = 0; w < kWarps; w++) {
+            const uint32_t u = warp_amax[w][lane / kLanes];
+            amax[0] = u > amax[0] ? u : amax[0];
+        }
+    }
+    if (__any_sync(0xFFFFFFFFu, nonfinite) && lane == 0 && a.nonfinite != NULL) *a.nonfinite = 1;
+    if (count == 0) return;
+
+    const size_t bj = c / kBc;
+    const bool leader = lane % kLanes == 0;
+    fp8_block_scale s = fp8_block_scale_of(amax[0], &a.rule);
+    if (kTall && leader && warp == 0) a.scale_inv[rows_group * a.g.nbc + bj] = s.scale_inv;
+#pragma unroll
+    for (unsigned i = 0; i < kRows; i++) {
+        const size_t r = r0 + i;
+        if (r >= a.g.rows) break;
+        if (!kTall) {
+            s = fp8_block_scale_of(amax[i], &a.rule);
+            if (leader) a.scale_inv[r * a.g.nbc + bj] = s.scale_inv;
+        }
+        uint32_t codes[kVec / 4];
+#pragma unroll
+        for (unsigned g = 0; g < kVec / 4; g++) {
+            uint32_t v[4];
+#pragma unroll
+            for (unsigned j = 0; j < 4; j++) v[j] = wide_element<Src>(raw[i], 4 * g + j);
+            scale4(v, s.scale);
+            codes[g] = encode4(a.enc, v, a.sr_offset + r * a.g.cols + c + 4 * g);
+        }
+        uint8_t *q = a.q + r * a.g.ldq + c;
+        if (count == kVec) {
+            if constexpr (kVec == 4)
+                *reinterpret_cast<uint32_t *>(q) = codes[0];
+            else
+                *reinterpret_cast<uint2 *>(q) = make_uint2(codes[0], codes[1]);
+        } else {
+            for (unsigned j = 0; j < count; j++) q[j] = (uint8_t)(codes[j / 4] >> (8 * (j % 4)));
+        }
+    }
+}
+
 /* ---- large blocks: whole-matrix passes over runs of four ---- */
 
 struct MatrixRun {
@@ -184,13 +334,20 @@ __device__ inline MatrixRun matrix_run(const Geometry &g, size_t run)
 {
     const size_t runs_per_row = ceil_div(g.cols, 4);
     MatrixRun m;
-    m.r = run / runs_per_row;
+    /* a 32-bit division where it suffices: a 64-bit one costs several times more */
+    m.r = run <= 0xFFFFFFFFu && runs_per_row <= 0xFFFFFFFFu ? (uint32_t)run / (uint32_t)runs_per_row
+                                                            : run / runs_per_row;
     m.c = (run - m.r * runs_per_row) * 4;
     m.count = g.cols - m.c < 4 ? (unsigned)(g.cols - m.c) : 4u;
     return m;
 }
 
-__device__ inline size_t block_of(const Geometry &g, size_t r, size_t c) { return (r / g.br) * g.nbc + c / g.bc; }
+/* kWhole: one block, the whole matrix (per-tensor scaling), and no division. */
+template <bool kWhole>
+__device__ inline size_t block_of(const Geometry &g, size_t r, size_t c)
+{
+    return kWhole ? 0 : (r / g.br) * g.nbc + c / g.bc;
+}
 
 /* Loads matrix run i (missing elements as 0). */
 template <typename Src>
@@ -207,7 +364,7 @@ const size_t kNoBlock = ~(size_t)0;
 /* atomicMax of each element's finite |x| bits into amax_bits[block]. A
  * thread merges while its block stays the same; at the end the lanes of a
  * warp holding the same block merge before one of them goes to memory. */
-template <typename Src>
+template <typename Src, bool kWhole>
 __global__ void __launch_bounds__(kThreads) amax_kernel(QuantArgs a, uint32_t *amax_bits)
 {
     const size_t runs = a.g.rows * ceil_div(a.g.cols, 4);
@@ -218,7 +375,7 @@ __global__ void __launch_bounds__(kThreads) amax_kernel(QuantArgs a, uint32_t *a
         uint32_t v[4];
         const MatrixRun m = load_matrix_run<Src>(a, i, v);
         for (unsigned j = 0; j < m.count; j++) {
-            const size_t block = block_of(a.g, m.r, m.c + j);
+            const size_t block = block_of<kWhole>(a.g, m.r, m.c + j);
             if (block != current) {
                 if (current != kNoBlock && amax != 0) atomicMax(amax_bits + current, amax);
                 current = block;
@@ -237,7 +394,7 @@ __global__ void __launch_bounds__(kThreads) amax_kernel(QuantArgs a, uint32_t *a
 
 /* Encodes every element with its block's scale: from the amax bits in
  * scale_inv (fixed_scale == 0), or the given scale. */
-template <typename Src>
+template <typename Src, bool kWhole>
 __global__ void __launch_bounds__(kThreads) encode_blocks_kernel(QuantArgs a, float fixed_scale)
 {
     const uint32_t *amax_bits = reinterpret_cast<const uint32_t *>(a.scale_inv);
@@ -249,7 +406,7 @@ __global__ void __launch_bounds__(kThreads) encode_blocks_kernel(QuantArgs a, fl
         const MatrixRun m = load_matrix_run<Src>(a, i, v);
         for (unsigned j = 0; j < m.count; j++) {
             if (fixed_scale == 0.0f) {
-                const size_t block = block_of(a.g, m.r, m.c + j);
+                const size_t block = block_of<kWhole>(a.g, m.r, m.c + j);
                 if (block != current) {
                     current = block;
                     scale = fp8_block_scale_of(amax_bits[block], &a.rule).scale;
@@ -288,7 +445,7 @@ dequantize_kernel(Geometry g, const uint8_t *q, const float *scale_inv, float *x
         float out[4];
 #pragma unroll
         for (unsigned j = 0; j < 4; j++) {
-            const size_t block = block_of(g, m.r, m.c + (j < m.count ? j : 0));
+            const size_t block = block_of<false>(g, m.r, m.c + (j < m.count ? j : 0));
             if (block != current) current = block, s = scale_inv[block];
             out[j] = __fmul_rn(__uint_as_float(fp8_decode_f32_bits((uint8_t)(codes >> (8 * j)), &p)), s);
         }
@@ -438,6 +595,37 @@ fp8_status launch_groups(const QuantArgs &a, cudaStream_t s)
     return launched("quantize_groups_kernel");
 }
 
+template <typename Src, unsigned kBc, bool kTall>
+fp8_status launch_tiles(const QuantArgs &a, cudaStream_t s)
+{
+    const unsigned kRows = kTall ? 8 : 4, kWarps = kTall ? 16 : 8; /* 128-row blocks: 8 x 16 */
+    const size_t strips = ceil_div(a.g.cols, Wide<Src>::kSpan), groups = ceil_div(a.g.rows, kRows * kWarps);
+    FP8_RETURN_IF(groups > 0x7FFFFFFFu / strips, FP8_ERR_UNSUPPORTED);
+    quantize_tiles_kernel<Src, kBc, kTall, kRows, kWarps><<<(unsigned)(strips * groups), kWarps * 32, 0, s>>>(
+        a, (unsigned)strips);
+    return launched("quantize_tiles_kernel");
+}
+
+/* The tile kernel's shapes: 1 x bc or 128 x bc blocks, bc in {32, 64, 128},
+ * rows of x 16-byte aligned and of q aligned to one load's codes. */
+template <typename Src>
+bool tiles_apply(const QuantArgs &a)
+{
+    const size_t elem = sizeof(typename Src::T), vec = Wide<Src>::kVec;
+    return !a.transposed && aligned(a.x, 16) && a.g.ldx * elem % 16 == 0 && aligned(a.q, vec) &&
+           a.g.ldq % vec == 0 && (a.g.br == 1 || a.g.br == 128) &&
+           (a.g.bc == 32 || a.g.bc == 64 || a.g.bc == 128);
+}
+
+template <typename Src>
+fp8_status launch_tiles(const QuantArgs &a, cudaStream_t s)
+{
+    const bool tall = a.g.br == 128;
+    if (a.g.bc == 32) return tall ? launch_tiles<Src, 32, true>(a, s) : launch_tiles<Src, 32, false>(a, s);
+    if (a.g.bc == 64) return tall ? launch_tiles<Src, 64, true>(a, s) : launch_tiles<Src, 64, false>(a, s);
+    return tall ? launch_tiles<Src, 128, true>(a, s) : launch_tiles<Src, 128, false>(a, s);
+}
+
 /* Runs the quantization described by `a` (scale_inv receives the scales). */
 template <typename Src>
 fp8_status run(QuantArgs &a, int *nonfinite, cudaStream_t s)
@@ -445,6 +633,7 @@ fp8_status run(QuantArgs &a, int *nonfinite, cudaStream_t s)
     a.nonfinite = nonfinite;
     FP8_FORWARD_IF_ERROR(clear_flag(nonfinite, s));
     if (a.g.rows == 0 || a.g.cols == 0) return FP8_OK;
+    if (tiles_apply<Src>(a)) return launch_tiles<Src>(a, s);
     const size_t runs_per_block = a.g.br * ceil_div(a.g.bc, 4);
     if (runs_per_block <= 64) return launch_groups<Src, 32, 2>(a, s);
     if (runs_per_block <= kMaxGroupRuns) return launch_groups<Src, kThreads, kMaxGroupRuns / kThreads>(a, s);
@@ -452,9 +641,16 @@ fp8_status run(QuantArgs &a, int *nonfinite, cudaStream_t s)
     const size_t nscales = a.g.nbr * a.g.nbc, runs = a.g.rows * ceil_div(a.g.cols, 4);
     uint32_t *amax_bits = reinterpret_cast<uint32_t *>(a.scale_inv);
     FP8_CUDA_TRY(cudaMemsetAsync(amax_bits, 0, nscales * sizeof *amax_bits, s));
-    amax_kernel<Src><<<grid_for(runs, kThreads), kThreads, 0, s>>>(a, amax_bits);
-    FP8_FORWARD_IF_ERROR(launched("amax_kernel"));
-    encode_blocks_kernel<Src><<<grid_for(runs, kThreads), kThreads, 0, s>>>(a, 0.0f);
+    const unsigned grid = grid_for(runs, kThreads);
+    if (nscales == 1) {
+        amax_kernel<Src, true><<<grid, kThreads, 0, s>>>(a, amax_bits);
+        FP8_FORWARD_IF_ERROR(launched("amax_kernel"));
+        encode_blocks_kernel<Src, true><<<grid, kThreads, 0, s>>>(a, 0.0f);
+    } else {
+        amax_kernel<Src, false><<<grid, kThreads, 0, s>>>(a, amax_bits);
+        FP8_FORWARD_IF_ERROR(launched("amax_kernel"));
+        encode_blocks_kernel<Src, false><<<grid, kThreads, 0, s>>>(a, 0.0f);
+    }
     FP8_FORWARD_IF_ERROR(launched("encode_blocks_kernel"));
     finish_scales_kernel<<<grid_for(nscales, kThreads), kThreads, 0, s>>>(a.scale_inv, nscales, a.rule);
     return launched("finish_scales_kernel");
@@ -510,9 +706,9 @@ fp8_status fp8_cuda_quantize_f32_scaled(const fp8_quant_config *cfg, const float
     FP8_CUDA_TRY(cudaMemsetAsync(amax_bits, 0, sizeof *amax_bits, s));
     if (rows == 0 || cols == 0) return FP8_OK;
     const size_t runs = rows * ceil_div(cols, 4);
-    amax_kernel<F32Source><<<grid_for(runs, kThreads), kThreads, 0, s>>>(a, amax_bits);
+    amax_kernel<F32Source, true><<<grid_for(runs, kThreads), kThreads, 0, s>>>(a, amax_bits);
     FP8_FORWARD_IF_ERROR(launched("amax_kernel"));
-    encode_blocks_kernel<F32Source><<<grid_for(runs, kThreads), kThreads, 0, s>>>(a, scale);
+    encode_blocks_kernel<F32Source, true><<<grid_for(runs, kThreads), kThreads, 0, s>>>(a, scale);
     return launched("encode_blocks_kernel");
 }
 
