@@ -7,7 +7,9 @@
  * block shape for FP32 and BF16 input, with odd sizes, ld > cols, non-finite
  * input, stochastic rounding, the dual pass, delayed scaling, dequantization
  * and MX storage; the GEMMs against an FP64 reference of the dequantized
- * inputs. The long case compares all 2^32 FP32 inputs.
+ * inputs; the linear layers of every recipe against the CPU layer and an
+ * FP64 reference of the same quantized operands. The long case compares all
+ * 2^32 FP32 inputs.
  *
  * CUDA is initialized before the runner starts, so Check must not fork
  * (CK_NOFORK, set here). Without a usable device only the checks that need
@@ -736,6 +738,453 @@ START_TEST(mma_gemm_limits)
 }
 END_TEST
 
+/* ---- linear layers ---- */
+
+/* The blocks each recipe quantizes with, written out here (not taken from the library): the
+ * activations' and the weights', along each GEMM's K; {0, 0} is per tensor. */
+typedef struct {
+    size_t rows, k;
+} test_blocks;
+
+static test_blocks act_blocks(fp8_linear_recipe r)
+{
+    return r == FP8_LINEAR_DEEPSEEK ? (test_blocks){1, 128}
+           : r == FP8_LINEAR_ROWWISE ? (test_blocks){1, 0}
+           : r == FP8_LINEAR_MX      ? (test_blocks){1, 32}
+                                     : (test_blocks){0, 0};
+}
+
+static test_blocks weight_blocks(fp8_linear_recipe r)
+{
+    return r == FP8_LINEAR_DEEPSEEK ? (test_blocks){128, 128} : act_blocks(r);
+}
+
+static test_blocks swapped(test_blocks b) { return (test_blocks){b.k, b.rows}; }
+
+/* A finite FP32 value rounded to the nearest BF16 value, ties to the even one, by comparing
+ * the two BF16 neighbours in FP64 (independent of the library's bit trick). */
+static float bf16_nearest(float x)
+{
+    const uint32_t toward_zero = f32_bits(x) & 0xFFFF0000u;
+    const double lo = f32_from_bits(toward_zero), hi = f32_from_bits(toward_zero + 0x10000u);
+    const double dlo = fabs((double)x - lo), dhi = fabs(hi - (double)x);
+    if (dlo < dhi || (dlo == dhi && ((toward_zero >> 16) & 1) == 0)) return (float)lo;
+    return (float)hi;
+}
+
+/* The values the layer multiplies for S (rows x cols, lds): S quantized with blocks b and
+ * dequantized (FP8 recipes), rounded to BF16, or S itself (FP32); rows x cols, or the
+ * transpose (cols x rows) when `transpose`. */
+static float *operand_values(fp8_linear_recipe r, const float *S, size_t rows, size_t cols, size_t lds,
+                             fp8_format fmt, test_blocks b, int transpose)
+{
+    float *v = malloc(rows * cols * sizeof *v), *out = malloc(rows * cols * sizeof *out);
+    if (r == FP8_LINEAR_FP32 || r == FP8_LINEAR_BF16) {
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < cols; j++) {
+                const float x = S[i * lds + j];
+                v[i * cols + j] = r == FP8_LINEAR_FP32 ? x : bf16_nearest(x);
+            }
+    } else {
+        fp8_quant_config qc = fp8_quant_config_init(fmt, b.rows, b.k);
+        qc.scale_mode = r == FP8_LINEAR_MX ? FP8_SCALE_POW2_OCP_MX : FP8_SCALE_F32;
+        uint8_t *q = malloc(rows * cols);
+        float *s = malloc(fp8_scale_count(rows, cols, b.rows, b.k) * sizeof *s);
+        ck_assert(fp8_quantize_f32(&qc, S, rows, cols, lds, q, cols, s) == FP8_OK);
+        ck_assert(fp8_dequantize_f32(&qc, q, rows, cols, cols, s, v, cols) == FP8_OK);
+        free(q), free(s);
+    }
+    if (!transpose) {
+        free(out);
+        return v;
+    }
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) out[j * rows + i] = v[i * cols + j];
+    free(v);
+    return out;
+}
+
+/* An operand for check_product: only its shape and values are read. */
+static test_operand values_operand(float *deq, size_t rows, size_t cols)
+{
+    test_operand op;
+    memset(&op, 0, sizeof op);
+    op.host.rows = rows, op.host.cols = cols;
+    op.deq = deq;
+    return op;
+}
+
+/* The GPU's output against the CPU layer's: |gpu - cpu| <= tol * sum |a b| (+ one BF16 ulp of
+ * the CPU value for BF16 output). Both sum the same products in FP32 with promotion, in
+ * different orders and on different hardware, so they differ by rounding only. */
+static void assert_tracks_cpu(const test_operand *a, const test_operand *b, const void *gpu, const void *cpu,
+                              size_t ldd, int d16, double tol, const char *what)
+{
+    const size_t M = a->host.rows, N = b->host.rows, K = a->host.cols;
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            double mag = 0;
+            for (size_t k = 0; k < K; k++) mag += fabs((double)a->deq[m * K + k] * b->deq[n * K + k]);
+            const double g = d16 ? bf16_value(((const uint16_t *)gpu)[m * ldd + n]) : ((const float *)gpu)[m * ldd + n];
+            const double c = d16 ? bf16_value(((const uint16_t *)cpu)[m * ldd + n]) : ((const float *)cpu)[m * ldd + n];
+            const double bound = tol * mag + (d16 ? fabs(c) * 0x1p-8 : 0) + 1e-30;
+            ck_assert_msg(fabs(g - c) <= bound, "%s: (%zu, %zu): GPU %.9g, CPU layer %.9g, bound %.3g (sum |ab| %.3g)",
+                          what, m, n, g, c, bound, mag);
+        }
+}
+
+static const double linear_track_tol = 0x1p-10; /* GPU vs CPU layer, relative to sum |a b| */
+
+typedef struct {
+    size_t T, K, N, ldx, ldy, lddy, lddx;
+} layer_shape;
+
+static const layer_shape layer_shapes[] = {
+    {256, 384, 256, 384, 256, 256, 384}, /* aligned: cuBLASLt's 1x128 and 128x128 scale modes on sm_90 */
+    {136, 200, 152, 208, 160, 156, 204}, /* not multiples of 128, ld > cols */
+    {97, 131, 75, 134, 77, 79, 133},     /* nothing aligned: the mma kernel (dense recipes: refused) */
+};
+
+/* Host and device copies of one step's matrices. */
+typedef struct {
+    float *X, *W, *dY, *dW0;
+    float *d_X, *d_W, *d_dY;
+} step_data;
+
+static step_data make_step(const layer_shape *sh, double x_scale, double w_scale, double dy_scale, uint64_t seed)
+{
+    step_data d;
+    rng_seed(seed);
+    printf("test_cuda: linear step data, seed %llu\n", (unsigned long long)seed);
+    d.X = malloc(sh->T * sh->ldx * sizeof(float));
+    d.W = malloc(sh->N * sh->K * sizeof(float));
+    d.dY = malloc(sh->T * sh->lddy * sizeof(float));
+    d.dW0 = malloc(sh->N * sh->K * sizeof(float));
+    for (size_t i = 0; i < sh->T * sh->ldx; i++) d.X[i] = (float)(rng_normal() * x_scale);
+    for (size_t i = 0; i < sh->N * sh->K; i++) d.W[i] = (float)(rng_normal() * w_scale);
+    for (size_t i = 0; i < sh->T * sh->lddy; i++) d.dY[i] = (float)(rng_normal() * dy_scale);
+    for (size_t i = 0; i < sh->N * sh->K; i++) d.dW0[i] = (float)rng_normal();
+    d.d_X = dev_copy_of(d.X, sh->T * sh->ldx * sizeof(float));
+    d.d_W = dev_copy_of(d.W, sh->N * sh->K * sizeof(float));
+    d.d_dY = dev_copy_of(d.dY, sh->T * sh->lddy * sizeof(float));
+    return d;
+}
+
+static void free_step(step_data *d)
+{
+    cudaFree(d->d_X), cudaFree(d->d_W), cudaFree(d->d_dY);
+    free(d->X), free(d->W), free(d->dY), free(d->dW0);
+}
+
+/* A CPU layer and a GPU layer of the same configuration, side by side. */
+typedef struct {
+    fp8_linear *cpu;
+    void *cpu_state, *cpu_ws;
+    size_t cpu_ws_bytes;
+    fp8_cuda_linear *gpu;
+    fp8_cuda_gemm *gemm;
+    void *gpu_state, *gpu_ws;
+    size_t gpu_ws_bytes;
+    int *d_flag;
+} layer_pair;
+
+static fp8_status make_pair(layer_pair *p, const fp8_linear_config *cfg, const layer_shape *sh)
+{
+    memset(p, 0, sizeof *p);
+    const size_t cs = fp8_linear_state_size(cfg, sh->K, sh->N, sh->T);
+    p->cpu_state = malloc(cs);
+    ck_assert(fp8_linear_init(&p->cpu, p->cpu_state, cs, cfg, sh->K, sh->N, sh->T) == FP8_OK);
+    p->cpu_ws_bytes = fp8_linear_workspace_size(p->cpu);
+    p->cpu_ws = malloc(p->cpu_ws_bytes);
+    ck_assert_msg(fp8_cuda_gemm_create(&p->gemm) == FP8_OK, "%s", fp8_cuda_last_error());
+    const size_t gs = fp8_cuda_linear_state_size(cfg, sh->K, sh->N, sh->T);
+    ck_assert(gs > 0);
+    p->gpu_state = dev_alloc(gs);
+    const fp8_status st = fp8_cuda_linear_create(&p->gpu, cfg, sh->K, sh->N, sh->T, p->gemm, p->gpu_state, gs);
+    if (st != FP8_OK) return st;
+    p->gpu_ws_bytes = fp8_cuda_linear_workspace_size(p->gpu);
+    ck_assert(p->gpu_ws_bytes > 0);
+    p->gpu_ws = dev_alloc(p->gpu_ws_bytes);
+    p->d_flag = dev_alloc(sizeof(int));
+    return FP8_OK;
+}
+
+static void free_pair(layer_pair *p)
+{
+    fp8_cuda_linear_destroy(p->gpu);
+    fp8_cuda_gemm_destroy(p->gemm);
+    cudaFree(p->gpu_state), cudaFree(p->gpu_ws), cudaFree(p->d_flag);
+    free(p->cpu_state), free(p->cpu_ws);
+}
+
+/* One training step on both layers: forward (FP32 Y, and BF16 Y in a second forward unless
+ * `once`, which delayed scaling needs: each forward moves the histories on), backward with dX
+ * and dW accumulated onto dW0. Compares the GPU with the CPU layer and, when `reference`, both
+ * outputs of the GPU with an FP64 product of the quantized operands (check_product's bound). */
+static void compare_step(layer_pair *p, const fp8_linear_config *cfg, const layer_shape *sh, const step_data *d,
+                         int once, int reference, const char *label)
+{
+    const size_t T = sh->T, K = sh->K, N = sh->N;
+    const fp8_linear_recipe r = cfg->recipe;
+    char what[160];
+    float *y = malloc(T * sh->ldy * 4), *gy = malloc(T * sh->ldy * 4);
+    uint16_t *yb = malloc(T * sh->ldy * 2), *gyb = malloc(T * sh->ldy * 2);
+    float *dx = malloc(T * sh->lddx * 4), *gdx = malloc(T * sh->lddx * 4);
+    float *dw = malloc(N * K * 4), *gdw = malloc(N * K * 4);
+    float *d_y = dev_alloc(T * sh->ldy * 4), *d_dx = dev_alloc(T * sh->lddx * 4);
+    uint16_t *d_yb = dev_alloc(T * sh->ldy * 2);
+    float *d_dw = dev_copy_of(d->dW0, N * K * 4);
+    memcpy(dw, d->dW0, N * K * 4);
+
+    /* forward */
+    fp8_status cs, gs;
+    if (!once) {
+        cs = fp8_linear_forward_bf16(p->cpu, d->X, sh->ldx, T, d->W, yb, sh->ldy, p->cpu_ws, p->cpu_ws_bytes);
+        gs = fp8_cuda_linear_forward_bf16(p->gpu, d->d_X, sh->ldx, T, d->d_W, d_yb, sh->ldy, p->gpu_ws,
+                                          p->gpu_ws_bytes, p->d_flag, NULL);
+        ck_assert_msg(cs == FP8_OK, "%s: CPU forward_bf16: %s", label, fp8_status_string(cs));
+        ck_assert_msg(gs == FP8_OK, "%s: GPU forward_bf16: %s (%s)", label, fp8_status_string(gs), fp8_cuda_last_error());
+        to_host(gyb, d_yb, T * sh->ldy * 2);
+        ck_assert_msg(dev_flag(p->d_flag) == 0, "%s: forward_bf16: non-finite flag set on finite input", label);
+    }
+    cs = fp8_linear_forward(p->cpu, d->X, sh->ldx, T, d->W, y, sh->ldy, p->cpu_ws, p->cpu_ws_bytes);
+    gs = fp8_cuda_linear_forward(p->gpu, d->d_X, sh->ldx, T, d->d_W, d_y, sh->ldy, p->gpu_ws, p->gpu_ws_bytes,
+                                 p->d_flag, NULL);
+    ck_assert_msg(cs == FP8_OK, "%s: CPU forward: %s", label, fp8_status_string(cs));
+    ck_assert_msg(gs == FP8_OK, "%s: GPU forward: %s (%s)", label, fp8_status_string(gs), fp8_cuda_last_error());
+    to_host(gy, d_y, T * sh->ldy * 4);
+    ck_assert_msg(dev_flag(p->d_flag) == 0, "%s: forward: non-finite flag set on finite input", label);
+
+    /* backward */
+    const int cached = fp8_linear_saved_input_bytes(p->cpu, T) > 0;
+    cs = fp8_linear_backward(p->cpu, cached ? NULL : d->X, sh->ldx, d->dY, sh->lddy, T, d->W, dx, sh->lddx, dw,
+                             p->cpu_ws, p->cpu_ws_bytes);
+    gs = fp8_cuda_linear_backward(p->gpu, cached ? NULL : d->d_X, sh->ldx, d->d_dY, sh->lddy, T, d->d_W, d_dx,
+                                  sh->lddx, d_dw, p->gpu_ws, p->gpu_ws_bytes, p->d_flag, NULL);
+    ck_assert_msg(cs == FP8_OK, "%s: CPU backward: %s", label, fp8_status_string(cs));
+    ck_assert_msg(gs == FP8_OK, "%s: GPU backward: %s (%s)", label, fp8_status_string(gs), fp8_cuda_last_error());
+    to_host(gdx, d_dx, T * sh->lddx * 4);
+    to_host(gdw, d_dw, N * K * 4);
+    ck_assert_msg(dev_flag(p->d_flag) == 0, "%s: backward: non-finite flag set on finite input", label);
+
+    /* the values each GEMM multiplies (for the bounds, and for the reference) */
+    const test_blocks ab = act_blocks(r), wb = weight_blocks(r);
+    const fp8_format xf = cfg->format, gf = cfg->grad_format;
+    test_operand fx = values_operand(operand_values(r, d->X, T, K, sh->ldx, xf, ab, 0), T, K);
+    test_operand fw = values_operand(operand_values(r, d->W, N, K, K, xf, wb, 0), N, K);
+    test_operand bdy = values_operand(operand_values(r, d->dY, T, N, sh->lddy, gf, ab, 0), T, N);
+    test_operand bwt = values_operand(operand_values(r, d->W, N, K, K, xf, swapped(wb), 1), K, N);
+    test_operand wdyt = values_operand(operand_values(r, d->dY, T, N, sh->lddy, gf, swapped(ab), 1), N, T);
+    test_operand wxt = values_operand(operand_values(r, d->X, T, K, sh->ldx, xf, swapped(ab), 1), K, T);
+
+    snprintf(what, sizeof what, "%s: Y (FP32) vs CPU layer", label);
+    assert_tracks_cpu(&fx, &fw, gy, y, sh->ldy, 0, linear_track_tol, what);
+    if (!once) {
+        snprintf(what, sizeof what, "%s: Y (BF16) vs CPU layer", label);
+        assert_tracks_cpu(&fx, &fw, gyb, yb, sh->ldy, 1, linear_track_tol, what);
+    }
+    snprintf(what, sizeof what, "%s: dX vs CPU layer", label);
+    assert_tracks_cpu(&bdy, &bwt, gdx, dx, sh->lddx, 0, linear_track_tol, what);
+    /* dW = dY^T X + dW0: A = dY^T (N x T), B = X^T (K x T); dW0 is large next to the products, so
+     * the bound allows its rounding on both sides (a few FP32 ulps) */
+    snprintf(what, sizeof what, "%s: dW vs CPU layer", label);
+    for (size_t n = 0; n < N; n++)
+        for (size_t k = 0; k < K; k++) {
+            double mag = 0;
+            for (size_t t = 0; t < T; t++) mag += fabs((double)wdyt.deq[n * T + t] * wxt.deq[k * T + t]);
+            const double bound = linear_track_tol * mag + fabs(d->dW0[n * K + k]) * 0x1p-21;
+            ck_assert_msg(fabs((double)gdw[n * K + k] - dw[n * K + k]) <= bound,
+                          "%s: (%zu, %zu): GPU %.9g, CPU layer %.9g, bound %.3g (sum |ab| %.3g)", what, n, k,
+                          (double)gdw[n * K + k], (double)dw[n * K + k], bound, mag);
+        }
+
+    if (reference) {
+        snprintf(what, sizeof what, "%s: Y (FP32) vs FP64 reference", label);
+        check_product(&fx, &fw, 1, 0, NULL, gy, 0, sh->ldy, 0x1p-8, what);
+        if (!once) {
+            snprintf(what, sizeof what, "%s: Y (BF16) vs FP64 reference", label);
+            check_product(&fx, &fw, 1, 0, NULL, gyb, 1, sh->ldy, 0x1p-8, what);
+        }
+        snprintf(what, sizeof what, "%s: dX vs FP64 reference", label);
+        check_product(&bdy, &bwt, 1, 0, NULL, gdx, 0, sh->lddx, 0x1p-8, what);
+        snprintf(what, sizeof what, "%s: dW (onto dW0) vs FP64 reference", label);
+        check_product(&wdyt, &wxt, 1, 1, d->dW0, gdw, 0, K, 0x1p-8, what);
+    }
+    free(fx.deq), free(fw.deq), free(bdy.deq), free(bwt.deq), free(wdyt.deq), free(wxt.deq);
+    cudaFree(d_y), cudaFree(d_dx), cudaFree(d_yb), cudaFree(d_dw);
+    free(y), free(gy), free(yb), free(gyb), free(dx), free(gdx), free(dw), free(gdw);
+}
+
+/* Loop: recipe x shape. Each recipe's forward (FP32 and BF16 Y) and backward against the CPU
+ * layer and an FP64 reference (delayed scaling: the CPU layer only; see linear_delayed_steps). */
+START_TEST(linear_matches_cpu)
+{
+    const fp8_linear_recipe r = (fp8_linear_recipe)(_i % 7);
+    const layer_shape *sh = &layer_shapes[_i / 7];
+    const int dense = r == FP8_LINEAR_BF16 || r == FP8_LINEAR_FP32;
+    fp8_linear_config cfg = fp8_linear_config_init(r);
+    char label[96];
+    snprintf(label, sizeof label, "linear %s, T %zu K %zu N %zu", fp8_linear_recipe_name(r), sh->T, sh->K, sh->N);
+    layer_pair p;
+    const fp8_status st = make_pair(&p, &cfg, sh);
+    if (dense && sh->K % 8 != 0) {
+        ck_assert_msg(st == FP8_ERR_UNSUPPORTED, "%s: create: %s, want FP8_ERR_UNSUPPORTED", label,
+                      fp8_status_string(st));
+        free_pair(&p);
+        return;
+    }
+    ck_assert_msg(st == FP8_OK, "%s: create: %s (%s)", label, fp8_status_string(st), fp8_cuda_last_error());
+    ck_assert_msg(fp8_cuda_linear_saved_input_bytes(p.gpu, sh->T) == fp8_linear_saved_input_bytes(p.cpu, sh->T),
+                  "%s: saved_input_bytes", label);
+    step_data d = make_step(sh, 1.0, 0.05, 1e-3, 12000 + (uint64_t)_i);
+    compare_step(&p, &cfg, sh, &d, r == FP8_LINEAR_DELAYED, r != FP8_LINEAR_DELAYED, label);
+
+    /* a NaN in X and an infinity in dY: the flag says so, as the CPU's FP8_ERR_NONFINITE */
+    d.X[5] = NAN;
+    d.dY[sh->lddy + 3] = INFINITY;
+    ck_assert(cudaMemcpy(d.d_X, d.X, sh->T * sh->ldx * 4, cudaMemcpyHostToDevice) == cudaSuccess);
+    ck_assert(cudaMemcpy(d.d_dY, d.dY, sh->T * sh->lddy * 4, cudaMemcpyHostToDevice) == cudaSuccess);
+    float *d_y = dev_alloc(sh->T * sh->ldy * 4), *d_dw = dev_copy_of(d.dW0, sh->N * sh->K * 4);
+    ck_assert(fp8_cuda_linear_forward(p.gpu, d.d_X, sh->ldx, sh->T, d.d_W, d_y, sh->ldy, p.gpu_ws, p.gpu_ws_bytes,
+                                      p.d_flag, NULL) == FP8_OK);
+    ck_assert_msg(dev_flag(p.d_flag) == 1, "%s: forward: NaN in X not flagged", label);
+    d.X[5] = 0.0f; /* backward reads X again when it does not cache it: only dY is non-finite now */
+    ck_assert(cudaMemcpy(d.d_X, d.X, sh->T * sh->ldx * 4, cudaMemcpyHostToDevice) == cudaSuccess);
+    ck_assert(fp8_cuda_linear_backward(p.gpu, d.d_X, sh->ldx, d.d_dY, sh->lddy, sh->T, d.d_W, NULL, 0, d_dw, p.gpu_ws,
+                                       p.gpu_ws_bytes, p.d_flag, NULL) == FP8_OK);
+    ck_assert_msg(dev_flag(p.d_flag) == 1, "%s: backward: infinity in dY not flagged", label);
+    cudaFree(d_y), cudaFree(d_dw);
+    free_step(&d);
+    free_pair(&p);
+}
+END_TEST
+
+/* Delayed scaling over several steps whose magnitudes change: the GPU's histories and scales
+ * (on the device) follow the CPU's, so every step's outputs track the CPU layer's. A short
+ * history makes old amaxes fall out; loop: amax_compute x cache_fp8_input. */
+START_TEST(linear_delayed_steps)
+{
+    const layer_shape *sh = &layer_shapes[1];
+    fp8_linear_config cfg = fp8_linear_config_init(FP8_LINEAR_DELAYED);
+    cfg.amax_history_len = 3;
+    cfg.margin = 1.0f;
+    cfg.amax_compute = _i % 2 ? FP8_AMAX_MOST_RECENT : FP8_AMAX_MAX;
+    cfg.cache_fp8_input = _i / 2;
+    layer_pair p;
+    ck_assert_msg(make_pair(&p, &cfg, sh) == FP8_OK, "%s", fp8_cuda_last_error());
+    static const double x_scales[] = {1, 8, 0.25, 0.25, 4, 1};
+    for (int step = 0; step < 6; step++) {
+        char label[96];
+        snprintf(label, sizeof label, "delayed (%s, cache %d), step %d",
+                 cfg.amax_compute == FP8_AMAX_MAX ? "max" : "most recent", cfg.cache_fp8_input, step);
+        step_data d = make_step(sh, x_scales[step], 0.05 * x_scales[5 - step], 1e-3 * x_scales[(step + 2) % 6],
+                                13000 + (uint64_t)(_i * 10 + step));
+        compare_step(&p, &cfg, sh, &d, 1, 0, label);
+        free_step(&d);
+    }
+    free_pair(&p);
+}
+END_TEST
+
+/* Sizes and refusals, all before any device work: runs without a GPU. A DeepSeek layer's
+ * create touches no device memory, so a host buffer stands in for its state and workspace
+ * here (nothing is enqueued: every call below is refused first). */
+START_TEST(linear_bad_arguments)
+{
+    const size_t K = 256, N = 128, T = 64;
+    for (int r = 0; r <= FP8_LINEAR_FP32; r++)
+        for (int cache = 0; cache < 2; cache++) {
+            fp8_linear_config cfg = fp8_linear_config_init((fp8_linear_recipe)r);
+            cfg.cache_fp8_input = cache;
+            ck_assert_msg(fp8_cuda_linear_state_size(&cfg, K, N, T) > 0, "recipe %d: state size", r);
+            /* saved_input_bytes: the CPU layer's */
+            const size_t cs = fp8_linear_state_size(&cfg, K, N, T);
+            void *cpu_state = malloc(cs);
+            fp8_linear *cpu = NULL;
+            ck_assert(fp8_linear_init(&cpu, cpu_state, cs, &cfg, K, N, T) == FP8_OK);
+            if (r == FP8_LINEAR_DEEPSEEK) {
+                const size_t gs = fp8_cuda_linear_state_size(&cfg, K, N, T);
+                unsigned char *fake_state = malloc(gs);
+                fp8_cuda_linear *gpu = NULL;
+                fp8_cuda_gemm *fake_gemm = (fp8_cuda_gemm *)fake_state; /* never used: nothing runs */
+                ck_assert(fp8_cuda_linear_create(&gpu, &cfg, K, N, T, fake_gemm, fake_state, gs) == FP8_OK);
+                ck_assert_msg(fp8_cuda_linear_saved_input_bytes(gpu, T) == fp8_linear_saved_input_bytes(cpu, T) &&
+                                  fp8_cuda_linear_saved_input_bytes(gpu, 17) == fp8_linear_saved_input_bytes(cpu, 17),
+                              "cache %d: saved_input_bytes differ from the CPU layer's", cache);
+                const size_t wsb = fp8_cuda_linear_workspace_size(gpu);
+                ck_assert(wsb > 0);
+                float *f = (float *)fake_state; /* stands in for device matrices: never read */
+                /* workspace too small or missing, ld < cols, too many tokens, NULL operands */
+                ck_assert(fp8_cuda_linear_forward(gpu, f, K, T, f, f, N, f, wsb - 1, NULL, NULL) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                ck_assert(fp8_cuda_linear_forward(gpu, f, K, T, f, f, N, NULL, wsb, NULL, NULL) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                ck_assert(fp8_cuda_linear_forward(gpu, f, K - 1, T, f, f, N, f, wsb, NULL, NULL) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                ck_assert(fp8_cuda_linear_forward(gpu, f, K, T + 1, f, f, N, f, wsb, NULL, NULL) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                ck_assert(fp8_cuda_linear_forward_bf16(gpu, f, K, T, NULL, (uint16_t *)f, N, f, wsb, NULL, NULL) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                ck_assert(fp8_cuda_linear_forward_bf16(gpu, f, K, T, f, (uint16_t *)f, N - 1, f, wsb, NULL, NULL) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                /* backward before any forward of these tokens, and bad leading dimensions */
+                ck_assert(fp8_cuda_linear_backward(gpu, f, K, f, N, T, f, f, K, f, f, wsb, NULL, NULL) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                ck_assert(fp8_cuda_linear_backward(gpu, f, K, f, N - 1, 0, f, f, K, f, f, wsb, NULL, NULL) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                ck_assert(fp8_cuda_linear_backward(gpu, f, K, f, N, 0, f, f, K - 1, f, f, wsb, NULL, NULL) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                ck_assert(fp8_cuda_linear_backward(gpu, f, K, f, N, 0, f, f, K, f, f, wsb - 1, NULL, NULL) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                ck_assert(fp8_cuda_linear_backward(NULL, f, K, f, N, 0, f, f, K, f, f, wsb, NULL, NULL) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                /* too-small state; no gemm handle; zero sizes; an invalid recipe */
+                fp8_cuda_linear *other = NULL;
+                ck_assert(fp8_cuda_linear_create(&other, &cfg, K, N, T, fake_gemm, fake_state, gs - 1) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                ck_assert(fp8_cuda_linear_create(&other, &cfg, K, N, T, NULL, fake_state, gs) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                ck_assert(fp8_cuda_linear_create(&other, &cfg, K, N, T, fake_gemm, NULL, gs) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                ck_assert(fp8_cuda_linear_create(&other, &cfg, 0, N, T, fake_gemm, fake_state, gs) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                ck_assert(fp8_cuda_linear_create(NULL, &cfg, K, N, T, fake_gemm, fake_state, gs) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                fp8_linear_config bad = cfg;
+                bad.recipe = (fp8_linear_recipe)7;
+                ck_assert(fp8_cuda_linear_state_size(&bad, K, N, T) == 0);
+                ck_assert(fp8_cuda_linear_create(&other, &bad, K, N, T, fake_gemm, fake_state, gs) ==
+                          FP8_ERR_INVALID_ARGUMENT);
+                ck_assert(fp8_cuda_linear_state_size(&cfg, SIZE_MAX / 2, N, T) == 0); /* overflow */
+                /* what the GPU cannot do: the accumulator emulator, promotion finer than one MMA */
+                bad = cfg;
+                bad.gemm.accum_bits = 14;
+                ck_assert(fp8_cuda_linear_create(&other, &bad, K, N, T, fake_gemm, fake_state, gs) ==
+                          FP8_ERR_UNSUPPORTED);
+                bad = cfg;
+                bad.gemm.promote_interval = 16;
+                ck_assert(fp8_cuda_linear_create(&other, &bad, K, N, T, fake_gemm, fake_state, gs) ==
+                          FP8_ERR_UNSUPPORTED);
+                ck_assert(other == NULL);
+                fp8_cuda_linear_destroy(gpu);
+                fp8_cuda_linear_destroy(NULL);
+                ck_assert(fp8_cuda_linear_workspace_size(NULL) == 0 && fp8_cuda_linear_saved_input_bytes(NULL, 4) == 0);
+                free(fake_state);
+            }
+            if (r == FP8_LINEAR_BF16) { /* cuBLASLt's 16-byte rows */
+                const size_t gs = fp8_cuda_linear_state_size(&cfg, 100, N, T);
+                unsigned char *fake_state = malloc(gs);
+                fp8_cuda_linear *gpu = NULL;
+                ck_assert(fp8_cuda_linear_create(&gpu, &cfg, 100, N, T, (fp8_cuda_gemm *)fake_state, fake_state, gs) ==
+                          FP8_ERR_UNSUPPORTED);
+                ck_assert(strstr(fp8_cuda_last_error(), "multiples of 8") != NULL);
+                free(fake_state);
+            }
+            free(cpu_state);
+        }
+}
+END_TEST
+
 /* ---- checks that need no device ---- */
 
 /* Bad arguments are refused before CUDA is touched, so this runs with or without a GPU. */
@@ -804,6 +1253,7 @@ static Suite *cuda_suite(int have_device)
     Suite *s = suite_create("cuda");
     TCase *tc = tcase_create("arguments");
     tcase_add_test(tc, bad_arguments);
+    tcase_add_test(tc, linear_bad_arguments);
     if (!have_device) tcase_add_test(tc, no_device_reported);
     suite_add_tcase(s, tc);
     if (!have_device) return s;
@@ -831,6 +1281,12 @@ static Suite *cuda_suite(int have_device)
     tcase_add_test(tc, cublaslt_bf16_gemm);
     tcase_add_loop_test(tc, mma_gemm, 0, 18);
     tcase_add_test(tc, mma_gemm_limits);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("linear");
+    tcase_set_timeout(tc, 240);
+    tcase_add_loop_test(tc, linear_matches_cpu, 0, 7 * 3);
+    tcase_add_loop_test(tc, linear_delayed_steps, 0, 4);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("exhaustive_f32");

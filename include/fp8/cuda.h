@@ -18,12 +18,13 @@
  *   - Where the CPU function returns FP8_ERR_NONFINITE, the CUDA one takes
  *     `int *nonfinite`, a device pointer (or NULL) that it sets to 1 or 0 in
  *     stream order: returning the flag would mean waiting for the device.
- *   - All functions are thread-safe, except that one fp8_cuda_gemm handle
- *     must not be used by two threads at once.
+ *   - All functions are thread-safe, except that one fp8_cuda_gemm handle or
+ *     fp8_cuda_linear layer must not be used by two threads at once.
  *   - Ownership: the caller owns every array; a function reads its inputs
  *     and writes its outputs only within the shapes given, and outputs must
  *     not overlap inputs. fp8_cuda_gemm_create allocates a handle and its
- *     device buffers; fp8_cuda_gemm_destroy frees them.
+ *     device buffers; fp8_cuda_gemm_destroy frees them. fp8_cuda_linear_create
+ *     allocates a layer's host descriptor; its device memory is the caller's.
  *
  * See docs/cuda.md. */
 #ifndef FP8_CUDA_H
@@ -34,6 +35,7 @@
 #include "fp8/api.h"
 #include "fp8/format.h"
 #include "fp8/gemm.h"
+#include "fp8/linear.h"
 #include "fp8/quantize.h"
 #include "fp8/status.h"
 
@@ -173,6 +175,67 @@ FP8_API fp8_status fp8_cuda_bf16_gemm(fp8_cuda_gemm *handle, const fp8_cuda_gemm
  * is CPU-only): else FP8_ERR_UNSUPPORTED. No alignment requirements. */
 FP8_API fp8_status fp8_cuda_gemm_mma_f32(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B,
                                          float *D, size_t ldd, void *stream);
+
+/* ---- linear layers (fp8/linear.h's semantics, on the device) ----
+ * The layer of fp8/linear.h with device matrices: same shapes, layouts,
+ * recipes and configs, same call order (forward, then backward with the same
+ * tokens and W). Memory is the caller's: `device_state` (device memory, any
+ * alignment, fp8_cuda_linear_state_size bytes) holds what the layer keeps
+ * between calls (the quantized W and cached FP8 X^T, delayed-scaling
+ * histories and scales); each forward or backward call takes a device
+ * `workspace` of fp8_cuda_linear_workspace_size bytes. Only create allocates
+ * (the host descriptor, a few hundred bytes) and it initializes the state
+ * with synchronous copies; forward and backward allocate nothing, enqueue
+ * their work on `stream` and never wait for the device.
+ *
+ * Each FP8 GEMM runs through the cuBLASLt handle `gemm` when cuBLASLt takes
+ * the operand pair and cfg->gemm.promote_interval is the default 128, else
+ * through fp8_cuda_gemm_mma_f32 (MX's 1x32 blocks, rowwise and block scales
+ * on sm_89, odd shapes and leading dimensions); both promote FP32 partial
+ * sums. The BF16 recipe rounds the operands to BF16 on the device and the
+ * FP32 recipe runs FP32 GEMMs (no TF32), both through cuBLASLt: they need
+ * 16-byte rows, i.e. in_features, out_features and tokens multiples of 8 and
+ * ldx, ldy, lddy, lddx multiples of 4, else FP8_ERR_UNSUPPORTED.
+ *
+ * `nonfinite`: a device int (or NULL) set in stream order to 1 when X, W or
+ * (backward) dY held NaN or infinity, else 0: the CPU's FP8_ERR_NONFINITE.
+ * Delayed scaling keeps its amax histories and scales on the device.
+ *
+ * Thread safety: one layer, and its gemm handle, are used by one thread and
+ * stream at a time. The workspace must not be shared by calls in flight. */
+typedef struct fp8_cuda_linear fp8_cuda_linear;
+
+/* Device bytes of state; 0 for an invalid configuration or sizes that overflow. */
+FP8_API size_t fp8_cuda_linear_state_size(const fp8_linear_config *cfg, size_t in_features, size_t out_features,
+                                          size_t max_tokens);
+/* Allocates the host descriptor, places the layer's state in device_state and initializes it
+ * (waits for the device). The layer uses `gemm` (not owned) until destroyed.
+ * FP8_ERR_UNSUPPORTED: cfg->gemm.accum_bits > 0 (the emulator is CPU-only), a promote_interval
+ * not a multiple of 32, or the BF16/FP32 recipes with features not multiples of 8. */
+FP8_API fp8_status fp8_cuda_linear_create(fp8_cuda_linear **layer, const fp8_linear_config *cfg, size_t in_features,
+                                          size_t out_features, size_t max_tokens, fp8_cuda_gemm *gemm,
+                                          void *device_state, size_t device_state_bytes);
+/* Frees the descriptor (not the state, the caller's); NULL is ignored. Waits for nothing. */
+FP8_API void fp8_cuda_linear_destroy(fp8_cuda_linear *layer);
+/* Device bytes of workspace one forward or backward call needs; 0 for NULL. */
+FP8_API size_t fp8_cuda_linear_workspace_size(const fp8_cuda_linear *layer);
+
+/* Y = X W^T (fp8_linear_forward): X tokens x K (ldx), W N x K packed, Y tokens x N (ldy). */
+FP8_API fp8_status fp8_cuda_linear_forward(fp8_cuda_linear *layer, const float *X, size_t ldx, size_t tokens,
+                                           const float *W, float *Y, size_t ldy, void *workspace,
+                                           size_t workspace_bytes, int *nonfinite, void *stream);
+/* The same with a BF16 Y (raw bits, the FP32 result rounded to nearest even). */
+FP8_API fp8_status fp8_cuda_linear_forward_bf16(fp8_cuda_linear *layer, const float *X, size_t ldx, size_t tokens,
+                                                const float *W, uint16_t *Y, size_t ldy, void *workspace,
+                                                size_t workspace_bytes, int *nonfinite, void *stream);
+/* dX = dY W (dX may be NULL) and dW += dY^T X (fp8_linear_backward); X may be NULL when the
+ * layer caches its FP8 input. */
+FP8_API fp8_status fp8_cuda_linear_backward(fp8_cuda_linear *layer, const float *X, size_t ldx, const float *dY,
+                                            size_t lddy, size_t tokens, const float *W, float *dX, size_t lddx,
+                                            float *dW, void *workspace, size_t workspace_bytes, int *nonfinite,
+                                            void *stream);
+/* Device bytes kept of X between forward and backward, as fp8_linear_saved_input_bytes. */
+FP8_API size_t fp8_cuda_linear_saved_input_bytes(const fp8_cuda_linear *layer, size_t tokens);
 
 FP8_END_DECLS
 

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "cuda/gemm_operands.cuh"
+#include "cuda/internal.cuh"
 
 namespace fp8_cuda {
 namespace {
@@ -39,7 +40,7 @@ namespace {
 const size_t kWorkspaceBytes = (size_t)32 << 20; /* cuBLASLt's recommendation for Hopper */
 const unsigned kPlans = 16;
 const int kMaxTune = 32; /* candidates the heuristic is asked for when tuning */
-const int32_t kScaleNone = -1; /* no scale pointer (the BF16 baseline) */
+const int32_t kScaleNone = -1; /* no scale pointer (the dense BF16 and FP32 GEMMs) */
 
 /* Everything the heuristic's choice depends on. */
 struct PlanKey {
@@ -131,7 +132,7 @@ __global__ void relayout_kernel(float *dst, const float *src, size_t n, size_t r
 /* One operand as cuBLASLt sees it. */
 struct LtOperand {
     const void *data;
-    cudaDataType_t type; /* FP8 or BF16 */
+    cudaDataType_t type; /* FP8, BF16 or FP32 */
     uint64_t rows, cols; /* stored column-major: K x (our rows) */
     int64_t ld;
     int32_t mode;        /* cublasLtMatmulMatrixScale_t, or kScaleNone */
@@ -159,7 +160,7 @@ LtOperand lt_operand(const void *data, cudaDataType_t type, size_t k, size_t row
 
 cudaDataType_t lt_type(fp8_format f) { return f == FP8_E5M2 ? CUDA_R_8F_E5M2 : CUDA_R_8F_E4M3; }
 
-size_t bytes_of(const LtOperand &op) { return op.type == CUDA_R_16BF ? 2 : 1; }
+size_t bytes_of(cudaDataType_t type) { return type == CUDA_R_32F ? 4 : type == CUDA_R_16BF ? 2 : 1; }
 
 /* The largest power of two up to 256 dividing both the address and the row stride in bytes. */
 uint32_t alignment_of(const void *p, size_t ld_bytes)
@@ -365,7 +366,7 @@ fp8_status plan_for(fp8_cuda_gemm *h, const PlanKey &key, const Descriptors &d, 
 fp8_status run_matmul(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, LtOperand &la, LtOperand &lb, size_t M,
                       size_t N, size_t K, void *D, size_t ldd, cudaDataType_t type_d, size_t d_elem, cudaStream_t s)
 {
-    const size_t lda_bytes = (size_t)la.ld * bytes_of(la), ldb_bytes = (size_t)lb.ld * bytes_of(lb);
+    const size_t lda_bytes = (size_t)la.ld * bytes_of(la.type), ldb_bytes = (size_t)lb.ld * bytes_of(lb.type);
     if (!aligned(la.data, 16) || !aligned(lb.data, 16) || !aligned(D, 16) || lda_bytes % 16 != 0 ||
         ldb_bytes % 16 != 0 || ldd * d_elem % 16 != 0)
         return unsupported("cuBLASLt needs data, D and their leading dimensions (in bytes) to be multiples of 16");
@@ -444,6 +445,17 @@ fp8_status fp8_gemm(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, const fp8
 }
 
 } // namespace
+
+fp8_status dense_gemm(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg, size_t M, size_t N, size_t K,
+                      cudaDataType_t ab, const void *A, size_t lda, const void *B, size_t ldb, cudaDataType_t d,
+                      void *D, size_t ldd, cudaStream_t s)
+{
+    if (M == 0 || N == 0) return FP8_OK;
+    if (K == 0) return unsupported("K = 0");
+    LtOperand la = lt_operand(B, ab, K, N, ldb, kScaleNone, NULL);
+    LtOperand lb = lt_operand(A, ab, K, M, lda, kScaleNone, NULL);
+    return run_matmul(h, cfg, la, lb, M, N, K, D, ldd, d, bytes_of(d), s);
+}
 } // namespace fp8_cuda
 
 using namespace fp8_cuda;
@@ -521,11 +533,7 @@ fp8_status fp8_cuda_bf16_gemm(fp8_cuda_gemm *h, const fp8_cuda_gemm_config *cfg,
     FP8_RETURN_IF(!fp8_extent_valid(M, K, lda) || !fp8_extent_valid(N, K, ldb) || !fp8_extent_valid(M, N, ldd),
                   FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(M != 0 && N != 0 && (D == NULL || (K != 0 && (A == NULL || B == NULL))), FP8_ERR_INVALID_ARGUMENT);
-    if (M == 0 || N == 0) return FP8_OK;
-    if (K == 0) return unsupported("K = 0");
-    LtOperand la = lt_operand(B, CUDA_R_16BF, K, N, ldb, kScaleNone, NULL);
-    LtOperand lb = lt_operand(A, CUDA_R_16BF, K, M, lda, kScaleNone, NULL);
-    return run_matmul(h, cfg, la, lb, M, N, K, D, ldd, CUDA_R_16BF, sizeof *D, stream_of(stream));
+    return dense_gemm(h, cfg, M, N, K, CUDA_R_16BF, A, lda, B, ldb, CUDA_R_16BF, D, ldd, stream_of(stream));
 }
 
 } // extern "C"

@@ -3,14 +3,15 @@
  * Every recipe is a choice of blocks for the two kinds of GEMM operand,
  * activations (X, dY) and weights (W), along each GEMM's K dimension. An
  * operand used transposed (W^T in dX = dY W; dY^T and X^T in dW = dY^T X)
- * comes from the same FP32 matrix S in one of three ways, cheapest first:
+ * comes from the same FP32 matrix S in one of three ways (linear/recipe.h,
+ * shared with the CUDA layer), cheapest first:
  *   - the fused dual-orientation pass, for 1 x b activation tiles;
  *   - transposing S's codes and scale grid, when S's blocks are square
  *     (128 x 128, or the whole tensor): no re-quantization;
  *   - quantizing S with the blocks swapped, then transposing (rowwise, MX).
  * Memory: the layer lives in the caller's state buffer, every call's
  * scratch in the caller's workspace, both cut by the same carving plan that
- * sizes them. */
+ * sizes them (linear/recipe.h). */
 #include <math.h>
 #include <string.h>
 #include <strings.h>
@@ -21,33 +22,24 @@
 #include "core/internal.h"
 #include "core/shape.h"
 #include "cpu/kernels.h"
+#include "linear/recipe.h"
 #include "quantize/scale.h"
 
-typedef struct blocks {
-    size_t rows, k; /* along the operand's rows and its K; 0 = whole extent */
-} blocks;
+typedef fp8_linear_blocks blocks;
+typedef fp8_linear_qbuf qbuf;
 
-typedef struct qbuf {
-    uint8_t *codes;
-    float *scales;
-} qbuf;
-
-enum { HIST_X, HIST_W, HIST_DY, HIST_COUNT };
+enum { HIST_X = FP8_LINEAR_HIST_X, HIST_W = FP8_LINEAR_HIST_W, HIST_DY = FP8_LINEAR_HIST_DY, HIST_COUNT };
 
 struct fp8_linear {
     fp8_linear_config cfg;
     size_t K, N, max_tokens;
     blocks act, weight;
     fp8_scale_mode scale_mode;
-    /* from the forward pass, for the backward pass */
-    qbuf wq;         /* FP8 recipes: W (N x K) as quantized for the forward GEMM */
-    qbuf xt;         /* cache_fp8_input: X^T (K x tokens) */
+    fp8_linear_kept kept; /* W and X^T from the forward pass, delayed-scaling histories */
     size_t forward_tokens;
     fp8_amax_history hist[HIST_COUNT];
     fp8_block_scale used[HIST_COUNT]; /* DELAYED: the scale of each tensor's last quantization */
 };
-
-static bool is_fp8(fp8_linear_recipe r) { return r <= FP8_LINEAR_MX; }
 
 fp8_linear_config fp8_linear_config_init(fp8_linear_recipe recipe)
 {
@@ -84,70 +76,19 @@ fp8_status fp8_linear_recipe_from_name(const char *name, fp8_linear_recipe *reci
     return FP8_ERR_INVALID_ARGUMENT;
 }
 
-static blocks activation_blocks(fp8_linear_recipe r)
-{
-    switch (r) {
-    case FP8_LINEAR_DEEPSEEK: return (blocks){1, 128};
-    case FP8_LINEAR_ROWWISE: return (blocks){1, 0};
-    case FP8_LINEAR_MX: return (blocks){1, 32};
-    default: return (blocks){0, 0};
-    }
-}
-
-static blocks weight_blocks(fp8_linear_recipe r)
-{
-    return r == FP8_LINEAR_DEEPSEEK ? (blocks){128, 128} : activation_blocks(r);
-}
-
-static bool config_valid(const fp8_linear_config *c)
-{
-    return c != NULL && (unsigned)c->recipe <= (unsigned)FP8_LINEAR_FP32 && fp8_format_valid(c->format) &&
-           fp8_format_valid(c->grad_format) && (c->recipe != FP8_LINEAR_DELAYED || c->amax_history_len > 0) &&
-           c->gemm.accum_bits <= 24 && c->margin > -128.0f && c->margin < 128.0f &&
-           (unsigned)c->amax_compute <= (unsigned)FP8_AMAX_MOST_RECENT;
-}
-
-/* ---- memory plans ---------------------------------------------------------------------------
- * A carver hands out 64-byte aligned pieces of one buffer; with no buffer it only adds up sizes,
- * so one plan both sizes a buffer and cuts it. */
-typedef struct carver {
-    unsigned char *base;
-    size_t used;
-    bool overflow;
-} carver;
-
-static void *carve(carver *c, size_t count, size_t elem_size)
-{
-    size_t bytes, at = (c->used + 63) / 64 * 64;
-    if (fp8_mul_overflows(count, elem_size, &bytes) || at < c->used || __builtin_add_overflow(at, bytes, &c->used))
-        c->overflow = true;
-    return c->base != NULL && !c->overflow ? c->base + at : NULL;
-}
-
-static qbuf carve_q(carver *c, size_t rows, size_t cols, blocks b)
-{
-    qbuf q;
-    q.codes = carve(c, rows * cols, 1);
-    q.scales = carve(c, rows && cols ? fp8_scale_count(rows, cols, b.rows, b.k) : 1, sizeof(float));
-    return q;
-}
-
 /* What the layer keeps (after the struct itself). */
-static void plan_state(carver *c, fp8_linear *l, const fp8_linear_config *cfg, size_t K, size_t N, size_t T)
+static void plan_state(fp8_carver *c, fp8_linear *l, const fp8_linear_config *cfg, size_t K, size_t N, size_t T)
 {
-    const blocks act = activation_blocks(cfg->recipe), w = weight_blocks(cfg->recipe);
-    qbuf none = {NULL, NULL};
-    l->wq = is_fp8(cfg->recipe) ? carve_q(c, N, K, w) : none;
-    l->xt = is_fp8(cfg->recipe) && cfg->cache_fp8_input ? carve_q(c, K, T, act) : none;
-    float *history = cfg->recipe == FP8_LINEAR_DELAYED ? carve(c, HIST_COUNT * cfg->amax_history_len, sizeof(float)) : NULL;
-    for (int h = 0; h < HIST_COUNT; h++) l->hist[h].amax = history ? history + h * cfg->amax_history_len : NULL;
+    fp8_linear_plan_kept(c, &l->kept, cfg, K, N, T);
+    for (int h = 0; h < HIST_COUNT; h++)
+        l->hist[h].amax = l->kept.history ? l->kept.history + h * cfg->amax_history_len : NULL;
 }
 
 size_t fp8_linear_state_size(const fp8_linear_config *cfg, size_t in_features, size_t out_features, size_t max_tokens)
 {
-    if (!config_valid(cfg)) return 0;
+    if (!fp8_linear_config_valid(cfg)) return 0;
     fp8_linear scratch;
-    carver c = {NULL, sizeof(fp8_linear) + 64, false};
+    fp8_carver c = {NULL, sizeof(fp8_linear) + 64, false};
     plan_state(&c, &scratch, cfg, in_features, out_features, max_tokens);
     return c.overflow ? 0 : c.used + 64;
 }
@@ -155,22 +96,22 @@ size_t fp8_linear_state_size(const fp8_linear_config *cfg, size_t in_features, s
 fp8_status fp8_linear_init(fp8_linear **layer, void *state, size_t state_bytes, const fp8_linear_config *cfg,
                            size_t in_features, size_t out_features, size_t max_tokens)
 {
-    FP8_RETURN_IF(layer == NULL || state == NULL || !config_valid(cfg), FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(layer == NULL || state == NULL || !fp8_linear_config_valid(cfg), FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(in_features == 0 || out_features == 0 || max_tokens == 0, FP8_ERR_INVALID_ARGUMENT);
     const size_t need = fp8_linear_state_size(cfg, in_features, out_features, max_tokens);
     FP8_RETURN_IF(need == 0 || state_bytes < need, FP8_ERR_INVALID_ARGUMENT);
     unsigned char *base = (unsigned char *)state + ((size_t)-(uintptr_t)state & 63u);
     fp8_linear *l = (fp8_linear *)base;
     memset(l, 0, sizeof *l);
-    carver c = {base, sizeof(fp8_linear), false};
+    fp8_carver c = {base, sizeof(fp8_linear), false};
     plan_state(&c, l, cfg, in_features, out_features, max_tokens);
     l->cfg = *cfg;
     l->K = in_features;
     l->N = out_features;
     l->max_tokens = max_tokens;
-    l->act = activation_blocks(cfg->recipe);
-    l->weight = weight_blocks(cfg->recipe);
-    l->scale_mode = cfg->recipe == FP8_LINEAR_MX ? FP8_SCALE_POW2_OCP_MX : cfg->pow2_scales ? FP8_SCALE_POW2 : FP8_SCALE_F32;
+    l->act = fp8_linear_activation_blocks(cfg->recipe);
+    l->weight = fp8_linear_weight_blocks(cfg->recipe);
+    l->scale_mode = fp8_linear_scale_mode(cfg);
     if (cfg->recipe == FP8_LINEAR_DELAYED) {
         const fp8_format formats[HIST_COUNT] = {cfg->format, cfg->format, cfg->grad_format};
         for (int h = 0; h < HIST_COUNT; h++)
@@ -181,55 +122,25 @@ fp8_status fp8_linear_init(fp8_linear **layer, void *state, size_t state_bytes, 
     return FP8_OK;
 }
 
-/* Scratch of one call. Every field any recipe needs; unused ones stay NULL/empty in size. */
+/* Scratch of one call: the shared plan, then the CPU GEMMs' workspace. */
 typedef struct scratch {
-    qbuf xq, dyq, dytq, wtq, xtq; /* X, dY, dY^T, W^T, X^T (when not cached) */
-    uint8_t *tmp_codes;           /* a quantization with swapped blocks, before its transpose */
-    float *tmp_scales;
-    uint16_t *xb, *wb, *dyb, *wtb, *dytb, *xtb; /* BF16 */
-    float *wtf, *dytf, *xtf, *yf;          /* FP32: transposes; an FP32 Y for the BF16-output forward */
+    fp8_linear_scratch b; /* buffers */
     void *gemm;
     size_t gemm_bytes;
 } scratch;
 
-static void plan_scratch(carver *c, const fp8_linear *l, size_t T, scratch *s)
+static void plan_scratch(fp8_carver *c, const fp8_linear *l, size_t T, scratch *s)
 {
-    const size_t K = l->K, N = l->N, big = K * N > K * T ? (K * N > N * T ? K * N : N * T) : (K * T > N * T ? K * T : N * T);
-    memset(s, 0, sizeof *s);
-    switch (l->cfg.recipe) {
-    case FP8_LINEAR_FP32:
-        s->wtf = carve(c, K * N, sizeof(float));
-        s->dytf = carve(c, N * T, sizeof(float));
-        s->xtf = carve(c, K * T, sizeof(float));
-        break;
-    case FP8_LINEAR_BF16:
-        s->xb = carve(c, T * K, sizeof(uint16_t));
-        s->dyb = carve(c, T * N, sizeof(uint16_t));
-        s->wb = carve(c, N * K, sizeof(uint16_t));
-        s->wtb = carve(c, K * N, sizeof(uint16_t));
-        s->dytb = carve(c, N * T, sizeof(uint16_t));
-        s->xtb = carve(c, K * T, sizeof(uint16_t));
-        break;
-    default:
-        s->xq = carve_q(c, T, K, l->act);
-        s->dyq = carve_q(c, T, N, l->act);
-        s->dytq = carve_q(c, N, T, l->act);
-        s->wtq = carve_q(c, K, N, l->weight);
-        s->xtq = carve_q(c, K, T, l->act);
-        s->tmp_codes = carve(c, big, 1);
-        s->tmp_scales = carve(c, big, sizeof(float)); /* at most one scale per element */
-        break;
-    }
-    s->yf = carve(c, T * N, sizeof(float));
+    const size_t K = l->K, N = l->N;
+    fp8_linear_plan_scratch(c, &s->b, &l->cfg, K, N, T);
     /* the GEMMs: Y (T x N x K), dX (T x K x N), dW (N x K x T) */
-    const fp8_gemm_config *g = &l->cfg.gemm;
-    fp8_gemm_config plain = *g;
-    if (!is_fp8(l->cfg.recipe)) plain.accum_bits = 0;
+    fp8_gemm_config plain = l->cfg.gemm;
+    if (!fp8_linear_is_fp8(l->cfg.recipe)) plain.accum_bits = 0;
     size_t bytes = fp8_gemm_workspace_size(&plain, T, N, K), b2 = fp8_gemm_workspace_size(&plain, T, K, N),
            b3 = fp8_gemm_workspace_size(&plain, N, K, T);
     bytes = bytes > b2 ? bytes : b2;
     bytes = bytes > b3 ? bytes : b3;
-    s->gemm = carve(c, bytes, 1);
+    s->gemm = fp8_carve(c, bytes, 1);
     s->gemm_bytes = bytes;
 }
 
@@ -237,7 +148,7 @@ size_t fp8_linear_workspace_size(const fp8_linear *layer)
 {
     if (layer == NULL) return 0;
     scratch s;
-    carver c = {NULL, 0, false};
+    fp8_carver c = {NULL, 0, false};
     plan_scratch(&c, layer, layer->max_tokens, &s);
     return c.overflow ? 0 : c.used + 64;
 }
@@ -245,7 +156,7 @@ size_t fp8_linear_workspace_size(const fp8_linear *layer)
 static fp8_status cut_scratch(const fp8_linear *l, void *workspace, size_t bytes, scratch *s)
 {
     FP8_RETURN_IF(workspace == NULL || bytes < fp8_linear_workspace_size(l), FP8_ERR_INVALID_ARGUMENT);
-    carver c = {(unsigned char *)workspace + ((size_t)-(uintptr_t)workspace & 63u), 0, false};
+    fp8_carver c = fp8_carver_at(workspace, 0);
     plan_scratch(&c, l, l->max_tokens, s);
     return FP8_OK;
 }
@@ -274,19 +185,18 @@ static void transpose_q(qbuf t, qbuf q, size_t rows, size_t cols, blocks b)
     transpose_f32(t.scales, q.scales, grid_rows, grid_cols, grid_cols);
 }
 
-static bool square(blocks b) { return b.rows == b.k; }
-
 /* Quantizes S (rows x cols, lds) with blocks b into q (when given) and S^T (cols x rows) with
- * blocks b into qt (when given); see the file comment for how S^T is made. h >= 0: one scale per
- * tensor from delayed-scaling history h; `record` feeds this tensor's amax to the history and
- * moves it on, else the scale of the history's last use is reused (the same codes again). */
+ * blocks b into qt (when given), by fp8_linear_route_of's route. h >= 0: one scale per tensor
+ * from delayed-scaling history h; `record` feeds this tensor's amax to the history and moves it
+ * on, else the scale of the history's last use is reused (the same codes again). */
 static fp8_status quantize_operand(fp8_linear *l, const scratch *s, const float *S, size_t rows, size_t cols,
                                    size_t lds, fp8_format fmt, blocks b, int h, bool record, qbuf *q, qbuf *qt)
 {
     fp8_quant_config qc = fp8_quant_config_init(fmt, b.rows, b.k);
     qc.scale_mode = l->scale_mode;
-    const qbuf tmp = {s->tmp_codes, s->tmp_scales};
+    const qbuf tmp = {s->b.tmp_codes, s->b.tmp_scales};
     const qbuf as_is = q != NULL ? *q : tmp;
+    const fp8_linear_route route = fp8_linear_route_of(b, q != NULL && qt != NULL, h >= 0);
     fp8_status st = FP8_OK;
     if (h >= 0) {
         float amax;
@@ -297,13 +207,13 @@ static fp8_status quantize_operand(fp8_linear *l, const scratch *s, const float 
             fp8_amax_history_record(&l->hist[h], amax);
             st = merge(st, fp8_amax_history_update(&l->hist[h]));
         }
-    } else if (q != NULL && qt != NULL && b.rows == 1 && b.k >= 1 && b.k <= 256) {
+    } else if (route == FP8_ROUTE_DUAL) {
         return fp8_quantize_dual_f32(&qc, S, rows, cols, lds, q->codes, cols, q->scales, qt->codes, rows, qt->scales);
-    } else if (q != NULL || square(b)) {
+    } else if (q != NULL || route == FP8_ROUTE_TRANSPOSE) {
         st = fp8_quantize_f32(&qc, S, rows, cols, lds, as_is.codes, cols, as_is.scales);
     }
     if (qt == NULL || (st != FP8_OK && st != FP8_ERR_NONFINITE)) return st;
-    if (square(b)) { /* transposing the codes and scales is enough */
+    if (route == FP8_ROUTE_TRANSPOSE) { /* transposing the codes and scales is enough */
         transpose_q(*qt, as_is, rows, cols, b);
         return st;
     }
@@ -321,20 +231,12 @@ static fp8_qmatrix qmatrix(qbuf q, size_t rows, size_t cols, fp8_format fmt, blo
 
 /* ---- BF16 and FP32 helpers -------------------------------------------------------------------- */
 
-static uint16_t bf16_of(float x) /* round to nearest even; NaN stays NaN */
-{
-    const uint32_t u = fp8_f32_bits(x);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x40u);
-    return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
-}
-
 /* dst = BF16 of src (rows x cols, lds): rows x cols at ldd, or its transpose, cols x rows at ldd. */
 static void to_bf16(uint16_t *dst, size_t ldd, const float *src, size_t rows, size_t cols, size_t lds, bool transpose)
 {
     for (size_t r = 0; r < rows; r++)
-        for (size_t c = 0; c < cols; c++) dst[transpose ? c * ldd + r : r * ldd + c] = bf16_of(src[r * lds + c]);
+        for (size_t c = 0; c < cols; c++) dst[transpose ? c * ldd + r : r * ldd + c] = fp8_linear_bf16_of(src[r * lds + c]);
 }
-
 
 static bool nonfinite_in(const float *x, size_t rows, size_t cols, size_t ld)
 {
@@ -361,18 +263,18 @@ static fp8_status forward_f32(fp8_linear *l, const float *X, size_t ldx, size_t 
         return merge(st, nonfinite_in(X, T, K, ldx) || nonfinite_in(W, N, K, K) ? FP8_ERR_NONFINITE : FP8_OK);
     case FP8_LINEAR_BF16:
         g.accum_bits = 0;
-        to_bf16(s->xb, K, X, T, K, ldx, false);
-        to_bf16(s->wb, K, W, N, K, K, false);
-        st = fp8_bf16_gemm_f32_ws(&g, T, N, K, s->xb, K, s->wb, K, Y, ldy, s->gemm, s->gemm_bytes);
+        to_bf16(s->b.xb, K, X, T, K, ldx, false);
+        to_bf16(s->b.wb, K, W, N, K, K, false);
+        st = fp8_bf16_gemm_f32_ws(&g, T, N, K, s->b.xb, K, s->b.wb, K, Y, ldy, s->gemm, s->gemm_bytes);
         return merge(st, nonfinite_in(X, T, K, ldx) || nonfinite_in(W, N, K, K) ? FP8_ERR_NONFINITE : FP8_OK);
     default: {
         const bool delayed = l->cfg.recipe == FP8_LINEAR_DELAYED;
-        qbuf xq = s->xq;
-        st = quantize_operand(l, s, W, N, K, K, l->cfg.format, l->weight, delayed ? HIST_W : -1, true, &l->wq, NULL);
+        qbuf xq = s->b.xq;
+        st = quantize_operand(l, s, W, N, K, K, l->cfg.format, l->weight, delayed ? HIST_W : -1, true, &l->kept.wq, NULL);
         st = merge(st, quantize_operand(l, s, X, T, K, ldx, l->cfg.format, l->act, delayed ? HIST_X : -1, true, &xq,
-                                        l->cfg.cache_fp8_input ? &l->xt : NULL));
+                                        l->cfg.cache_fp8_input ? &l->kept.xt : NULL));
         if (st != FP8_OK && st != FP8_ERR_NONFINITE) return st;
-        const fp8_qmatrix A = qmatrix(xq, T, K, l->cfg.format, l->act), B = qmatrix(l->wq, N, K, l->cfg.format, l->weight);
+        const fp8_qmatrix A = qmatrix(xq, T, K, l->cfg.format, l->act), B = qmatrix(l->kept.wq, N, K, l->cfg.format, l->weight);
         return merge(st, fp8_gemm_f32_ws(&g, &A, &B, Y, ldy, s->gemm, s->gemm_bytes));
     }
     }
@@ -406,9 +308,9 @@ fp8_status fp8_linear_forward_bf16(fp8_linear *layer, const float *X, size_t ldx
     FP8_FORWARD_IF_ERROR(cut_scratch(layer, workspace, workspace_bytes, &s));
     layer->forward_tokens = tokens;
     if (tokens == 0) return FP8_OK;
-    const fp8_status st = forward_f32(layer, X, ldx, tokens, W, s.yf, layer->N, &s);
+    const fp8_status st = forward_f32(layer, X, ldx, tokens, W, s.b.yf, layer->N, &s);
     if (st != FP8_OK && st != FP8_ERR_NONFINITE) return st;
-    to_bf16(Y, ldy, s.yf, tokens, layer->N, layer->N, false);
+    to_bf16(Y, ldy, s.b.yf, tokens, layer->N, layer->N, false);
     return st;
 }
 
@@ -421,7 +323,7 @@ fp8_status fp8_linear_backward(fp8_linear *layer, const float *X, size_t ldx, co
     fp8_linear *l = layer;
     FP8_FORWARD_IF_ERROR(check_call(l, tokens, dY, lddy, l ? l->N : 0, W, dW, l ? l->K : 0, l ? l->K : 0));
     FP8_RETURN_IF(tokens != l->forward_tokens, FP8_ERR_INVALID_ARGUMENT);
-    const bool cached = is_fp8(l->cfg.recipe) && l->cfg.cache_fp8_input;
+    const bool cached = fp8_linear_is_fp8(l->cfg.recipe) && l->cfg.cache_fp8_input;
     FP8_RETURN_IF(tokens > 0 && !cached && (X == NULL || ldx < l->K), FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(dX != NULL && lddx < l->K, FP8_ERR_INVALID_ARGUMENT);
     scratch s;
@@ -436,45 +338,45 @@ fp8_status fp8_linear_backward(fp8_linear *layer, const float *X, size_t ldx, co
     switch (l->cfg.recipe) {
     case FP8_LINEAR_FP32:
         gx.accum_bits = gw.accum_bits = 0;
-        transpose_f32(s.dytf, dY, T, N, lddy);
-        transpose_f32(s.xtf, X, T, K, ldx);
+        transpose_f32(s.b.dytf, dY, T, N, lddy);
+        transpose_f32(s.b.xtf, X, T, K, ldx);
         if (dX) {
-            transpose_f32(s.wtf, W, N, K, K);
-            st = merge(st, fp8_f32_gemm_f32_ws(&gx, T, K, N, dY, lddy, s.wtf, N, dX, lddx, s.gemm, s.gemm_bytes));
+            transpose_f32(s.b.wtf, W, N, K, K);
+            st = merge(st, fp8_f32_gemm_f32_ws(&gx, T, K, N, dY, lddy, s.b.wtf, N, dX, lddx, s.gemm, s.gemm_bytes));
         }
-        st = merge(st, fp8_f32_gemm_f32_ws(&gw, N, K, T, s.dytf, T, s.xtf, T, dW, K, s.gemm, s.gemm_bytes));
+        st = merge(st, fp8_f32_gemm_f32_ws(&gw, N, K, T, s.b.dytf, T, s.b.xtf, T, dW, K, s.gemm, s.gemm_bytes));
         return merge(st, nonfinite_in(dY, T, N, lddy) ? FP8_ERR_NONFINITE : FP8_OK);
     case FP8_LINEAR_BF16:
         gx.accum_bits = gw.accum_bits = 0;
-        to_bf16(s.dyb, N, dY, T, N, lddy, false);
-        to_bf16(s.dytb, T, dY, T, N, lddy, true);
-        to_bf16(s.xtb, T, X, T, K, ldx, true);
+        to_bf16(s.b.dyb, N, dY, T, N, lddy, false);
+        to_bf16(s.b.dytb, T, dY, T, N, lddy, true);
+        to_bf16(s.b.xtb, T, X, T, K, ldx, true);
         if (dX) {
-            to_bf16(s.wtb, N, W, N, K, K, true);
-            st = merge(st, fp8_bf16_gemm_f32_ws(&gx, T, K, N, s.dyb, N, s.wtb, N, dX, lddx, s.gemm, s.gemm_bytes));
+            to_bf16(s.b.wtb, N, W, N, K, K, true);
+            st = merge(st, fp8_bf16_gemm_f32_ws(&gx, T, K, N, s.b.dyb, N, s.b.wtb, N, dX, lddx, s.gemm, s.gemm_bytes));
         }
-        st = merge(st, fp8_bf16_gemm_f32_ws(&gw, N, K, T, s.dytb, T, s.xtb, T, dW, K, s.gemm, s.gemm_bytes));
+        st = merge(st, fp8_bf16_gemm_f32_ws(&gw, N, K, T, s.b.dytb, T, s.b.xtb, T, dW, K, s.gemm, s.gemm_bytes));
         return merge(st, nonfinite_in(dY, T, N, lddy) ? FP8_ERR_NONFINITE : FP8_OK);
     default: {
         const bool delayed = l->cfg.recipe == FP8_LINEAR_DELAYED;
         const fp8_format gf = l->cfg.grad_format, xf = l->cfg.format;
-        st = quantize_operand(l, &s, dY, T, N, lddy, gf, l->act, delayed ? HIST_DY : -1, true, &s.dyq, &s.dytq);
+        st = quantize_operand(l, &s, dY, T, N, lddy, gf, l->act, delayed ? HIST_DY : -1, true, &s.b.dyq, &s.b.dytq);
         if (st != FP8_OK && st != FP8_ERR_NONFINITE) return st;
         if (dX) {
             /* W^T from the forward pass's codes when its blocks are square, else W quantized along N */
-            if (square(l->weight))
-                transpose_q(s.wtq, l->wq, N, K, l->weight);
+            if (fp8_linear_route_of(l->weight, false, false) == FP8_ROUTE_TRANSPOSE)
+                transpose_q(s.b.wtq, l->kept.wq, N, K, l->weight);
             else
-                st = merge(st, quantize_operand(l, &s, W, N, K, K, xf, l->weight, -1, false, NULL, &s.wtq));
-            const fp8_qmatrix A = qmatrix(s.dyq, T, N, gf, l->act), B = qmatrix(s.wtq, K, N, xf, l->weight);
+                st = merge(st, quantize_operand(l, &s, W, N, K, K, xf, l->weight, -1, false, NULL, &s.b.wtq));
+            const fp8_qmatrix A = qmatrix(s.b.dyq, T, N, gf, l->act), B = qmatrix(s.b.wtq, K, N, xf, l->weight);
             st = merge(st, fp8_gemm_f32_ws(&gx, &A, &B, dX, lddx, s.gemm, s.gemm_bytes));
         }
-        qbuf xt = l->xt;
+        qbuf xt = l->kept.xt;
         if (!cached) { /* X^T along the tokens, from FP32 X (with the forward pass's scale when delayed) */
-            xt = s.xtq;
+            xt = s.b.xtq;
             st = merge(st, quantize_operand(l, &s, X, T, K, ldx, xf, l->act, delayed ? HIST_X : -1, false, NULL, &xt));
         }
-        const fp8_qmatrix A = qmatrix(s.dytq, N, T, gf, l->act), B = qmatrix(xt, K, T, xf, l->act);
+        const fp8_qmatrix A = qmatrix(s.b.dytq, N, T, gf, l->act), B = qmatrix(xt, K, T, xf, l->act);
         return merge(st, fp8_gemm_f32_ws(&gw, &A, &B, dW, K, s.gemm, s.gemm_bytes));
     }
     }
@@ -482,6 +384,5 @@ fp8_status fp8_linear_backward(fp8_linear *layer, const float *X, size_t ldx, co
 
 size_t fp8_linear_saved_input_bytes(const fp8_linear *layer, size_t tokens)
 {
-    if (layer == NULL || !is_fp8(layer->cfg.recipe) || !layer->cfg.cache_fp8_input) return 0;
-    return tokens * layer->K + fp8_scale_count(layer->K, tokens, layer->act.rows, layer->act.k) * sizeof(float);
+    return layer == NULL ? 0 : fp8_linear_saved_bytes(&layer->cfg, layer->K, tokens);
 }
