@@ -7,7 +7,10 @@
  *      4096 x 7168 x 16384) beside cuBLASLt's BF16 GEMM on the same shape;
  *   4. the own mma.sync kernel's TFLOP/s, and its error against the
  *      promotion interval (positive-mean inputs, K = 4096, against FP64)
- *      beside the CPU emulator's (fp8_gemm_f32, accum_bits 14, both models).
+ *      beside the CPU emulator's (fp8_gemm_f32, accum_bits 14, both models),
+ *      and cuBLASLt's own error with and without fast accumulation;
+ *   5. one training step (forward + backward) of a 7168 -> 7168 linear layer
+ *      on 4096 tokens, BF16 recipe against the DeepSeek and per-tensor ones.
  * GPU times are the best of several runs, timed with CUDA events.
  * Without a device it says so and exits 77.
  * Usage: bench_cuda [repetitions (default 5)] */
@@ -409,6 +412,76 @@ static void check_gemm_speed(fp8_cuda_gemm *h)
     free(a16), free(b16);
 }
 
+/* ---- the linear layer: one training step's three GEMMs and quantizations ---- */
+
+typedef struct {
+    fp8_cuda_linear *layer;
+    const float *x, *w, *dy;
+    float *y, *dx, *dw;
+    size_t T, K, N;
+    void *ws;
+    size_t ws_bytes;
+} linear_job;
+
+static fp8_status run_linear_step(void *ctx)
+{
+    linear_job *j = ctx;
+    const fp8_status st = fp8_cuda_linear_forward(j->layer, j->x, j->K, j->T, j->w, j->y, j->N, j->ws, j->ws_bytes,
+                                                  NULL, NULL);
+    if (st != FP8_OK) return st;
+    return fp8_cuda_linear_backward(j->layer, j->x, j->K, j->dy, j->N, j->T, j->w, j->dx, j->K, j->dw, j->ws,
+                                    j->ws_bytes, NULL, NULL);
+}
+
+/* Forward + backward of a 7168 -> 7168 layer on 4096 tokens (DeepSeek-V3's hidden size),
+ * each recipe's whole step (quantizing X, W, dY included) as TFLOP/s of its 6 T K N flops. */
+static void check_linear(fp8_cuda_gemm *h)
+{
+    const size_t T = 4096, K = 7168, N = 7168;
+    float *x = random_matrix(T, K), *w = random_matrix(N, K), *dy = random_matrix(T, N);
+    linear_job j = {.x = dev_copy_of(x, T * K * 4), .w = dev_copy_of(w, N * K * 4), .dy = dev_copy_of(dy, T * N * 4),
+                    .y = dev_alloc(T * N * 4), .dx = dev_alloc(T * K * 4), .dw = dev_alloc(N * K * 4),
+                    .T = T, .K = K, .N = N};
+    check_cuda(cudaMemset(j.dw, 0, N * K * 4), "cudaMemset");
+    static const fp8_linear_recipe recipes[] = {FP8_LINEAR_BF16, FP8_LINEAR_DEEPSEEK, FP8_LINEAR_TENSOR};
+    double bf16 = 0;
+    for (size_t r = 0; r < sizeof recipes / sizeof recipes[0]; r++) {
+        char what[96];
+        snprintf(what, sizeof what, "linear step 4096 x 7168 -> 7168 (fwd + bwd), %s recipe",
+                 fp8_linear_recipe_name(recipes[r]));
+        const fp8_linear_config cfg = fp8_linear_config_init(recipes[r]);
+        const size_t state_bytes = fp8_cuda_linear_state_size(&cfg, K, N, T);
+        void *state = dev_alloc(state_bytes ? state_bytes : 1);
+        if (fp8_cuda_linear_create(&j.layer, &cfg, K, N, T, h, state, state_bytes) != FP8_OK) {
+            failed_row(what);
+            cudaFree(state);
+            continue;
+        }
+        j.ws_bytes = fp8_cuda_linear_workspace_size(j.layer);
+        j.ws = dev_alloc(j.ws_bytes ? j.ws_bytes : 1);
+        const double t = gpu_time(run_linear_step, &j);
+        if (t < 0) {
+            failed_row(what);
+        } else {
+            const double rate = 6.0 * (double)T * (double)K * (double)N / t * 1e-12;
+            char result[64];
+            if (recipes[r] == FP8_LINEAR_BF16) {
+                bf16 = rate;
+                snprintf(result, sizeof result, "%.2f ms, %.0f TFLOP/s", t * 1e3, rate);
+            } else {
+                snprintf(result, sizeof result, "%.2f ms, %.0f TFLOP/s = %.2fx BF16", t * 1e3, rate,
+                         bf16 > 0 ? rate / bf16 : 0.0);
+            }
+            row(what, result, "");
+        }
+        fp8_cuda_linear_destroy(j.layer);
+        cudaFree(j.ws), cudaFree(state);
+    }
+    cudaFree((void *)j.x), cudaFree((void *)j.w), cudaFree((void *)j.dy);
+    cudaFree(j.y), cudaFree(j.dx), cudaFree(j.dw);
+    free(x), free(w), free(dy);
+}
+
 /* ---- 4: accumulation error against the promotion interval ---- */
 
 static void check_gemm_error(fp8_cuda_gemm *h)
@@ -531,6 +604,7 @@ int main(int argc, char **argv)
     check_quantization();
     check_gemm_speed(h);
     check_gemm_error(h);
+    check_linear(h);
     fp8_cuda_gemm_destroy(h);
     printf("\n%s%s; %s\n", differences ? "GPU AND CPU DIFFER" : "GPU and CPU give the same bytes",
            failures ? "; SOME CALLS FAILED" : "", goals_missed ? "some performance goals missed" : "all performance goals met");
