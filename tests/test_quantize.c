@@ -5,6 +5,7 @@
  * blocks, the fused dual-orientation pass, MX storage, delayed scaling
  * against Transformer Engine's algorithm, and statistical floors. */
 #include <check.h>
+#include <stdio.h>
 #include <fenv.h>
 #include <math.h>
 #include <stdlib.h>
@@ -579,6 +580,106 @@ START_TEST(scale_count)
 }
 END_TEST
 
+/* One fused pass of x (rows x cols, ldx) against two separate quantizations, of x and of x^T, and
+ * the scalar kernels against the active ones; returns the status of the fused pass. Output rows
+ * are ld apart with a gap, so that writes past a row's end would show. */
+static fp8_status check_dual(const fp8_quant_config *cfg, const float *x, size_t rows, size_t cols, size_t ldx,
+                             size_t align, const char *what)
+{
+    const size_t ldq = cols + align, ldqt = rows + align;
+    const size_t ns = fp8_scale_count(rows, cols, 1, cfg->block_cols), nst = fp8_scale_count(cols, rows, 1, cfg->block_cols);
+    float *xt = malloc(cols * rows * sizeof *xt);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) xt[c * rows + r] = x[r * ldx + c];
+    uint8_t *q[2], *qt[2], *q_ref = malloc(rows * cols), *qt_ref = malloc(cols * rows);
+    float *s[2], *st[2], *s_ref = malloc(ns * 4), *st_ref = malloc(nst * 4);
+    fp8_status st_dual[2];
+    for (int isa = 0; isa < 2; isa++) { /* 0 active, 1 scalar; aligned buffers, so large ones stream */
+        q[isa] = aligned_alloc(64, (rows * ldq + 63) & ~(size_t)63);
+        qt[isa] = aligned_alloc(64, (cols * ldqt + 63) & ~(size_t)63);
+        memset(q[isa], 0xA5, rows * ldq);
+        memset(qt[isa], 0xA5, cols * ldqt);
+        s[isa] = malloc(ns * 4);
+        st[isa] = malloc(nst * 4);
+        if (isa == 1) fp8_cpu_set_max_isa(FP8_CPU_ISA_SCALAR);
+        st_dual[isa] = fp8_quantize_dual_f32(cfg, x, rows, cols, ldx, q[isa], ldq, s[isa], qt[isa], ldqt, st[isa]);
+        fp8_cpu_set_max_isa(FP8_CPU_ISA_AVX2);
+    }
+    const fp8_status st_rows = fp8_quantize_f32(cfg, x, rows, cols, ldx, q_ref, cols, s_ref);
+    const fp8_status st_cols = fp8_quantize_f32(cfg, xt, cols, rows, rows, qt_ref, rows, st_ref);
+    ck_assert_msg(st_dual[0] == st_rows && st_cols == st_rows && st_dual[1] == st_rows, "%s: status", what);
+    for (int isa = 0; isa < 2; isa++) {
+        /* the first difference, if any (ck_assert per element would be slow) */
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = 0; c < ldq; c++) {
+                const int want = c < cols ? q_ref[r * cols + c] : 0xA5;
+                if (q[isa][r * ldq + c] != want)
+                    ck_abort_msg("%s, %s: q(%zu,%zu) = 0x%02x, want 0x%02x (x %a)", what, isa ? "scalar" : "active", r,
+                                 c, q[isa][r * ldq + c], want, c < cols ? (double)x[r * ldx + c] : 0.0);
+            }
+        for (size_t c = 0; c < cols; c++)
+            for (size_t r = 0; r < ldqt; r++) {
+                const int want = r < rows ? qt_ref[c * rows + r] : 0xA5;
+                if (qt[isa][c * ldqt + r] != want)
+                    ck_abort_msg("%s, %s: qt(%zu,%zu) = 0x%02x, want 0x%02x (x %a)", what, isa ? "scalar" : "active", c,
+                                 r, qt[isa][c * ldqt + r], want, r < rows ? (double)x[r * ldx + c] : 0.0);
+            }
+        ck_assert_msg(memcmp(s[isa], s_ref, ns * 4) == 0 && memcmp(st[isa], st_ref, nst * 4) == 0, "%s: scales", what);
+        free(q[isa]), free(qt[isa]), free(s[isa]), free(st[isa]);
+    }
+    free(xt), free(q_ref), free(qt_ref), free(s_ref), free(st_ref);
+    return st_dual[0];
+}
+
+/* Every format, saturation and tile width (whole vectors, not, wider than the matrix), partial tiles
+ * both ways, and the values that take other paths: zeros of both signs, FP32 subnormals, FP8
+ * subnormals and ties (columns whose scale is set by rows 2^20 larger), overflow to the largest
+ * code, and tiles holding a NaN or an infinity next to finite ones. */
+START_TEST(dual_paths_agree)
+{
+    static const size_t widths[] = {128, 32, 100, 256, 8};
+    const fp8_format fmt = formats[_i % 4];
+    const fp8_saturation sat = (_i / 4) % 2 ? FP8_NOSAT : FP8_SATFINITE;
+    const size_t bc = widths[_i / 8], rows = 2 * bc + 37, cols = bc + 45, ldx = cols + 3;
+    const uint64_t seed = 77 + (uint64_t)_i;
+    printf("dual_paths_agree %d: seed %llu\n", _i, (unsigned long long)seed);
+    float *x = make_matrix(rows, ldx, seed);
+    for (size_t r = 0; r < rows; r += 3) {
+        x[r * ldx + r % cols] = (r % 2) ? -0.0f : 0.0f;
+        x[r * ldx + (r * 7) % cols] = (r % 2 ? -1 : 1) * 0x1p-140f;                       /* FP32 subnormal */
+        x[r * ldx + (r * 5) % cols] = ldexpf(1.5f, -20 + (int)(r % 9)) * (r % 2 ? -1 : 1); /* ties, small */
+    }
+    fp8_quant_config cfg = fp8_quant_config_init(fmt, 1, bc);
+    cfg.saturation = sat;
+    char what[64];
+    snprintf(what, sizeof what, "format %d sat %d bc %zu finite", (int)fmt, (int)sat, bc);
+    ck_assert_int_eq(check_dual(&cfg, x, rows, cols, ldx, 7, what), FP8_OK);
+    /* the OCP MX scale rule takes values past the largest code: saturation, or NaN or infinity */
+    cfg.scale_mode = FP8_SCALE_POW2_OCP_MX;
+    snprintf(what, sizeof what, "format %d sat %d bc %zu mx", (int)fmt, (int)sat, bc);
+    ck_assert_int_eq(check_dual(&cfg, x, rows, cols, ldx, 7, what), FP8_OK);
+    cfg.scale_mode = FP8_SCALE_F32;
+    /* a NaN in the first tile, an infinity in the last; the other tiles stay on the fast path */
+    x[1 * ldx + 2] = NAN;
+    x[(rows - 1) * ldx + cols - 1] = -INFINITY;
+    snprintf(what, sizeof what, "format %d sat %d bc %zu nonfinite", (int)fmt, (int)sat, bc);
+    ck_assert_int_eq(check_dual(&cfg, x, rows, cols, ldx, 7, what), FP8_ERR_NONFINITE);
+    free(x);
+}
+END_TEST
+
+/* Large enough for the non-temporal stores (on aligned rows), and with unaligned rows too. */
+START_TEST(dual_large)
+{
+    const size_t rows = 2048, cols = 4096 + 64;
+    float *x = make_matrix(rows, cols, 5);
+    fp8_quant_config cfg = fp8_quant_config_init(FP8_E4M3, 1, 128);
+    ck_assert_int_eq(check_dual(&cfg, x, rows, cols, cols, 0, "large, aligned"), FP8_OK);
+    ck_assert_int_eq(check_dual(&cfg, x, rows, cols, cols, 16, "large, rows 16 bytes off"), FP8_OK);
+    free(x);
+}
+END_TEST
+
 static Suite *quantize_suite(void)
 {
     Suite *s = suite_create("quantize");
@@ -594,6 +695,8 @@ static Suite *quantize_suite(void)
     tc = tcase_create("variants");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, dual_orientation, 0, 5);
+    tcase_add_loop_test(tc, dual_paths_agree, 0, 40);
+    tcase_add_test(tc, dual_large);
     tcase_add_test(tc, stochastic_quantization);
     tcase_add_test(tc, e8m0_storage);
     tcase_add_test(tc, delayed_scaling);

@@ -103,19 +103,27 @@ void fp8_scalar_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t *a
     }
 }
 
-void fp8_scalar_amax_row_and_cols_f32(const float *x, size_t n, uint32_t *row_amax, uint32_t *col_amax,
-                                       bool *nonfinite)
+void fp8_scalar_dual_amax_f32(const fp8_dual_tile *t, uint32_t *row_amax, uint32_t *col_amax, bool *nonfinite)
 {
-    fp8_scalar_amax_f32(x, n, n, row_amax, nonfinite);
-    fp8_scalar_amax_f32(x, n, 1, col_amax, nonfinite);
+    for (size_t c = 0; c < t->w; c++) col_amax[c] = 0;
+    for (size_t r = 0; r < t->h; r++) {
+        row_amax[r] = 0;
+        fp8_scalar_amax_f32(t->x + r * t->ldx, t->w, t->w, &row_amax[r], nonfinite);
+        fp8_scalar_amax_f32(t->x + r * t->ldx, t->w, 1, col_amax, nonfinite);
+    }
 }
 
-void fp8_scalar_encode_row_and_cols_f32(uint8_t *q_row, uint8_t *q_col, const float *x, size_t n, float row_scale,
-                                        const float *col_scale, const fp8_format_params *p, fp8_saturation sat,
-                                        size_t prefetch_bytes)
+void fp8_scalar_dual_encode_f32(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
+                                const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,
+                                bool stream)
 {
-    fp8_scalar_scaled_encode_f32(q_row, x, n, &row_scale, n, p, sat, prefetch_bytes);
-    fp8_scalar_scaled_encode_f32(q_col, x, n, col_scale, 1, p, sat, 0);
+    (void)finite, (void)prefetch_bytes, (void)stream;
+    for (size_t r = 0; r < t->h; r++) {
+        const float *x = t->x + r * t->ldx;
+        fp8_scalar_scaled_encode_f32(t->q + r * t->ldq, x, t->w, &row_scale[r], t->w, p, sat, 0);
+        for (size_t c = 0; c < t->w; c++)
+            t->qt[c * t->ldqt + r] = fp8_encode_f32_bits(fp8_f32_bits(x[c] * col_scale[c]), p, sat, false, 0);
+    }
 }
 
 void fp8_scalar_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols)
@@ -139,7 +147,7 @@ const fp8_cpu_kernels fp8_cpu_kernels_scalar = {
     .scaled_decode_f32 = fp8_scalar_scaled_decode_f32,
     .amax_f32 = fp8_scalar_amax_f32,
     .amax_bf16 = fp8_scalar_amax_bf16,
-    .amax_row_and_cols_f32 = fp8_scalar_amax_row_and_cols_f32,
-    .encode_row_and_cols_f32 = fp8_scalar_encode_row_and_cols_f32,
+    .dual_amax_f32 = fp8_scalar_dual_amax_f32,
+    .dual_encode_f32 = fp8_scalar_dual_encode_f32,
     .transpose_u8 = fp8_scalar_transpose_u8,
 };

@@ -14,6 +14,21 @@
 #include "core/internal.h"
 #include "fp8/cpu.h"
 
+/* Widest tile of the fused dual-orientation pass (kernels stage a tile on the stack). */
+#define FP8_DUAL_MAX_TILE 256
+
+/* One h x w tile (h, w <= FP8_DUAL_MAX_TILE) of the fused dual-orientation pass: FP32 rows ldx
+ * apart, its row-wise codes q (rows ldq apart) and its column-wise codes qt, transposed (row c of
+ * qt holds column c of the tile; rows ldqt apart). */
+typedef struct fp8_dual_tile {
+    const float *x;
+    size_t ldx, h, w;
+    uint8_t *q;
+    size_t ldq;
+    uint8_t *qt;
+    size_t ldqt;
+} fp8_dual_tile;
+
 typedef struct fp8_cpu_kernels {
     fp8_cpu_isa isa;
     void (*encode_f32)(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p, fp8_saturation sat);
@@ -44,13 +59,17 @@ typedef struct fp8_cpu_kernels {
      * element is NaN or infinite. */
     void (*amax_f32)(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
     void (*amax_bf16)(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
-    /* The fused dual-orientation pass, per row of a tile: *row_amax and col_amax[i] as amax_f32 with
-     * one group and with groups of 1, from one read; then q_row[i] = encode(x[i] * row_scale) and
-     * q_col[i] = encode(x[i] * col_scale[i]) from one load, prefetching prefetch_bytes ahead. */
-    void (*amax_row_and_cols_f32)(const float *x, size_t n, uint32_t *row_amax, uint32_t *col_amax, bool *nonfinite);
-    void (*encode_row_and_cols_f32)(uint8_t *q_row, uint8_t *q_col, const float *x, size_t n, float row_scale,
-                                    const float *col_scale, const fp8_format_params *p, fp8_saturation sat,
-                                    size_t prefetch_bytes);
+    /* The fused dual-orientation pass, per tile (see fp8_dual_tile): row_amax[r] and col_amax[c] as
+     * amax_f32 over row r and over column c (both overwritten), from one read; sets *nonfinite when
+     * an element is NaN or infinite. */
+    void (*dual_amax_f32)(const fp8_dual_tile *t, uint32_t *row_amax, uint32_t *col_amax, bool *nonfinite);
+    /* Then, from one load of each element, q[r * ldq + c] = encode(x[r * ldx + c] * row_scale[r]) and
+     * qt[c * ldqt + r] = encode(x[r * ldx + c] * col_scale[c]). finite: the tile holds no NaN or
+     * infinity (dual_amax_f32 said so). Prefetches prefetch_bytes ahead of each row of x; stream:
+     * the outputs will not be read soon, non-temporal stores are welcome. */
+    void (*dual_encode_f32)(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
+                            const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,
+                            bool stream);
     /* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols. */
     void (*transpose_u8)(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
 } fp8_cpu_kernels;
@@ -83,11 +102,10 @@ void fp8_scalar_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float
 void fp8_scalar_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p);
 void fp8_scalar_amax_f32(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
 void fp8_scalar_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
-void fp8_scalar_amax_row_and_cols_f32(const float *x, size_t n, uint32_t *row_amax, uint32_t *col_amax,
-                                       bool *nonfinite);
-void fp8_scalar_encode_row_and_cols_f32(uint8_t *q_row, uint8_t *q_col, const float *x, size_t n, float row_scale,
-                                        const float *col_scale, const fp8_format_params *p, fp8_saturation sat,
-                                        size_t prefetch_bytes);
+void fp8_scalar_dual_amax_f32(const fp8_dual_tile *t, uint32_t *row_amax, uint32_t *col_amax, bool *nonfinite);
+void fp8_scalar_dual_encode_f32(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
+                                const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,
+                                bool stream);
 void fp8_scalar_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
 
 #endif /* FP8_CPU_KERNELS_H */

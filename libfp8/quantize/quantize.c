@@ -30,8 +30,9 @@
 #define FP8_QUANT_CHUNK_BLOCKS 256
 /* A pass that streams through the whole input prefetches this far ahead. */
 #define FP8_STREAM_PREFETCH_ELEMENTS 1024
-/* Widest tile of the fused dual-orientation pass: its transpose buffer lives on the stack. */
-#define FP8_DUAL_MAX_TILE 256
+/* Outputs of the fused dual pass this large are written with non-temporal stores where the
+ * kernels have them: they will not be read back before they leave the caches. */
+#define FP8_DUAL_STREAM_MIN_ELEMENTS ((size_t)8 << 20)
 
 fp8_quant_config fp8_quant_config_init(fp8_format fmt, size_t block_rows, size_t block_cols)
 {
@@ -331,14 +332,15 @@ fp8_status fp8_dequantize_f32(const fp8_quant_config *cfg, const uint8_t *q, siz
 /* ---- the fused dual-orientation pass ----
  * Per strip of bc rows and tile of bc columns (a bc x bc sub-block, in cache):
  *   1. one read finds each row's amax and each column's amax;
- *   2. each row segment is encoded, from one load, with its row's scale into
- *      q and with the per-column scales into a bc x bc buffer;
- *   3. the buffer is transposed into qt. */
+ *   2. from one more load of each element, the kernel encodes it with its row's
+ *      scale into q and with its column's scale into qt (through a transpose in
+ *      L1, so that qt's rows are written whole). */
 typedef struct dual_job {
     quant_job base;
     uint8_t *qt;
     size_t ldqt, nstrips; /* strips of bc rows: also the block count along qt's rows */
     float *scale_inv_t;
+    bool stream;
 } dual_job;
 
 static void dual_strips_range(void *ctx, size_t s0, size_t s1)
@@ -347,42 +349,37 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
     const quant_job *j = &d->base;
     const size_t bc = j->bc;
     uint32_t col_amax[FP8_DUAL_MAX_TILE], row_amax[FP8_DUAL_MAX_TILE];
-    float col_scale[FP8_DUAL_MAX_TILE];
-    uint8_t tile[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE], tile_t[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE];
+    float col_scale[FP8_DUAL_MAX_TILE], row_scale[FP8_DUAL_MAX_TILE];
     fp8_fpenv env;
     fp8_fpenv_enter(&env);
-    bool nonfinite = false;
+    bool any_nonfinite = false;
     for (size_t s = s0; s < s1; s++) {
         const size_t r0 = s * bc, h = j->rows - r0 < bc ? j->rows - r0 : bc;
         for (size_t bj = 0; bj < j->nbc; bj++) {
             const size_t c0 = bj * bc, w = j->cols - c0 < bc ? j->cols - c0 : bc;
-            memset(col_amax, 0, w * sizeof col_amax[0]);
-            for (size_t r = 0; r < h; r++) {
-                const float *xr = j->xf + (r0 + r) * j->ldx + c0;
-                row_amax[r] = 0;
-                j->k->amax_row_and_cols_f32(xr, w, &row_amax[r], col_amax, &nonfinite);
-            }
+            const fp8_dual_tile t = {.x = j->xf + r0 * j->ldx + c0, .ldx = j->ldx, .h = h, .w = w,
+                                     .q = j->q + r0 * j->ldq + c0, .ldq = j->ldq,
+                                     .qt = d->qt + c0 * d->ldqt + r0, .ldqt = d->ldqt};
+            bool nonfinite = false;
+            j->k->dual_amax_f32(&t, row_amax, col_amax, &nonfinite);
             for (size_t c = 0; c < w; c++) {
                 const fp8_block_scale cs = fp8_block_scale_of(col_amax[c], &j->rule);
                 col_scale[c] = cs.scale;
                 d->scale_inv_t[(c0 + c) * d->nstrips + s] = cs.scale_inv;
             }
+            for (size_t r = 0; r < h; r++) {
+                const fp8_block_scale rs = fp8_block_scale_of(row_amax[r], &j->rule);
+                row_scale[r] = rs.scale;
+                j->scale_inv[(r0 + r) * j->nbc + bj] = rs.scale_inv;
+            }
             /* while encoding, fetch the next tile: to the right, or the start of the next strip */
             const size_t ahead = bj + 1 < j->nbc ? w : bc * j->ldx - c0;
-            for (size_t r = 0; r < h; r++) {
-                const float *xr = j->xf + (r0 + r) * j->ldx + c0;
-                const fp8_block_scale rs = fp8_block_scale_of(row_amax[r], &j->rule);
-                j->scale_inv[(r0 + r) * j->nbc + bj] = rs.scale_inv;
-                j->k->encode_row_and_cols_f32(j->q + (r0 + r) * j->ldq + c0, tile + r * bc, xr, w, rs.scale, col_scale,
-                                              j->p, j->sat, ahead * sizeof(float));
-            }
-            /* transpose in cache, then write each output row whole: scattered 8-byte pieces of lines
-               a row apart would be evicted and fetched again before they are complete */
-            j->k->transpose_u8(tile_t, FP8_DUAL_MAX_TILE, tile, bc, h, w);
-            for (size_t c = 0; c < w; c++) memcpy(d->qt + (c0 + c) * d->ldqt + r0, tile_t + c * FP8_DUAL_MAX_TILE, h);
+            j->k->dual_encode_f32(&t, row_scale, col_scale, j->p, j->sat, !nonfinite, ahead * sizeof(float),
+                                  d->stream);
+            any_nonfinite |= nonfinite;
         }
     }
-    if (nonfinite) atomic_store_explicit(&d->base.nonfinite, true, memory_order_relaxed);
+    if (any_nonfinite) atomic_store_explicit(&d->base.nonfinite, true, memory_order_relaxed);
     fp8_fpenv_leave(&env);
 }
 
@@ -402,6 +399,7 @@ fp8_status fp8_quantize_dual_f32(const fp8_quant_config *cfg, const float *x, si
     d.ldqt = ldqt;
     d.nstrips = fp8_blocks_along(rows, cfg->block_cols);
     d.scale_inv_t = scale_inv_t;
+    d.stream = rows * cols >= FP8_DUAL_STREAM_MIN_ELEMENTS;
     fp8_parallel_for(d.nstrips, 1, rows * cols >= FP8_QUANT_PARALLEL_MIN ? 2 : d.nstrips + 1, dual_strips_range, &d);
     return atomic_load(&d.base.nonfinite) ? FP8_ERR_NONFINITE : FP8_OK;
 }

@@ -15,6 +15,7 @@
 #endif
 
 #include <immintrin.h>
+#include <string.h>
 
 #include "convert/reference.h"
 #include "cpu/kernels.h"
@@ -83,16 +84,25 @@ FP8_INLINE nearest_consts nearest_consts_of(const fp8_format_params *p, fp8_satu
     };
 }
 
-FP8_INLINE __m256i encode8_nearest(__m256i bits, const fp8_format_params *p, const nearest_consts *k)
+/* The magnitude code of |x| (FP32 bits a, not NaN), before saturation: below 2^15. Both paths
+ * without a select: the normal path, with an arithmetic shift, gives at most the subnormal code
+ * below 2^min_exp (a rounded pseudo-code with a zero exponent field in [2^(min_exp-1), 2^min_exp),
+ * negative further down); the subnormal path, of min(a, 2^min_exp), gives 2^mantissa_bits, the
+ * smallest normal code, from there up. The larger of the two is the code. */
+FP8_INLINE __m256i magnitude8_nearest(__m256i a, const fp8_format_params *p, const nearest_consts *k)
 {
     const int shift = 23 - (int)p->mantissa_bits;
-    const __m256i a = _mm256_and_si256(bits, _mm256_set1_epi32(0x7FFFFFFF));
     const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(a, shift), _mm256_set1_epi32(1));
-    const __m256i normal = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(a, k->round), odd), shift);
-    const __m256i subnormal =
-        _mm256_sub_epi32(_mm256_castps_si256(_mm256_add_ps(_mm256_castsi256_ps(a), k->magic)), k->magic_bits);
-    __m256i mag = _mm256_blendv_epi8(normal, subnormal, _mm256_cmpgt_epi32(k->min_normal_bits, a));
-    mag = _mm256_min_epi32(mag, k->clamp);
+    const __m256i normal = _mm256_srai_epi32(_mm256_add_epi32(_mm256_add_epi32(a, k->round), odd), shift);
+    const __m256 low = _mm256_castsi256_ps(_mm256_min_epi32(a, k->min_normal_bits));
+    const __m256i subnormal = _mm256_sub_epi32(_mm256_castps_si256(_mm256_add_ps(low, k->magic)), k->magic_bits);
+    return _mm256_max_epi32(normal, subnormal);
+}
+
+FP8_INLINE __m256i encode8_nearest(__m256i bits, const fp8_format_params *p, const nearest_consts *k)
+{
+    const __m256i a = _mm256_and_si256(bits, _mm256_set1_epi32(0x7FFFFFFF));
+    const __m256i mag = _mm256_min_epi32(magnitude8_nearest(a, p, k), k->clamp);
     __m256i sign = _mm256_and_si256(_mm256_srli_epi32(bits, 24), _mm256_set1_epi32(0x80));
     if (p->fnuz) sign = _mm256_andnot_si256(_mm256_cmpeq_epi32(mag, _mm256_setzero_si256()), sign);
     const __m256i nan = _mm256_cmpgt_epi32(a, _mm256_set1_epi32(0x7F800000));
@@ -486,56 +496,129 @@ FP8_INLINE void amax_body(const unsigned char *src, size_t elem_size, size_t n, 
 FP8_DEFINE_AVX2_AMAX(avx2_amax_f32, float, 4, load8_f32, fp8_scalar_amax_f32)
 FP8_DEFINE_AVX2_AMAX(avx2_amax_bf16, uint16_t, 2, load8_bf16, fp8_scalar_amax_bf16)
 
-/* ---- the fused dual-orientation pass, per row of a tile ---------------------------------------- */
-static void avx2_amax_row_and_cols_f32(const float *x, size_t n, uint32_t *row_amax, uint32_t *col_amax,
-                                       bool *nonfinite)
+/* ---- the fused dual-orientation pass ---------------------------------------------------------- */
+
+/* The maxima of |x| as bits with NaN and infinity left in (they order above every finite value):
+ * three instructions per vector. A tile that turns out to hold one (rare) is done again by the
+ * scalar kernel, which leaves them out. */
+static void avx2_dual_amax_f32(const fp8_dual_tile *t, uint32_t *row_amax, uint32_t *col_amax, bool *nonfinite)
 {
-    __m256i acc = _mm256_setzero_si256(), bad = acc;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256i a = finite_abs8(load8_f32(x + i), &bad);
-        acc = _mm256_max_epu32(acc, a);
-        __m256i *c = (__m256i *)(col_amax + i);
-        _mm256_storeu_si256(c, _mm256_max_epu32(_mm256_loadu_si256(c), a));
+    const __m256i abs_mask = _mm256_set1_epi32(0x7FFFFFFF);
+    const size_t w8 = t->w & ~(size_t)7;
+    uint32_t largest = 0;
+    for (size_t c = 0; c < t->w; c++) col_amax[c] = 0;
+    for (size_t r = 0; r < t->h; r++) {
+        const float *x = t->x + r * t->ldx;
+        __m256i acc = _mm256_setzero_si256();
+        for (size_t i = 0; i < w8; i += 8) {
+            /* the tile sits in L2 (it is larger than L1): fetch the row four ahead into L1 */
+            if (i % 16 == 0 && r + 4 < t->h) _mm_prefetch((const char *)(x + 4 * t->ldx + i), _MM_HINT_T0);
+            const __m256i a = _mm256_and_si256(load8_f32(x + i), abs_mask);
+            __m256i *col = (__m256i *)(col_amax + i);
+            _mm256_storeu_si256(col, _mm256_max_epu32(_mm256_loadu_si256(col), a));
+            acc = _mm256_max_epu32(acc, a);
+        }
+        uint32_t m = hmax_u32(acc);
+        for (size_t i = w8; i < t->w; i++) {
+            const uint32_t a = fp8_f32_bits(x[i]) & 0x7FFFFFFFu;
+            if (a > m) m = a;
+            if (a > col_amax[i]) col_amax[i] = a;
+        }
+        row_amax[r] = m;
+        if (m > largest) largest = m;
     }
-    if (!_mm256_testz_si256(bad, bad)) *nonfinite = true;
-    const uint32_t m = hmax_u32(acc);
-    if (m > *row_amax) *row_amax = m;
-    fp8_scalar_amax_row_and_cols_f32(x + i, n - i, row_amax, col_amax + i, nonfinite);
+    if (largest >= 0x7F800000u) fp8_scalar_dual_amax_f32(t, row_amax, col_amax, nonfinite);
 }
 
-FP8_INLINE size_t encode_row_and_cols_body(const fp8_format_params *p, uint8_t *q_row, uint8_t *q_col,
-                                           const float *x, size_t n, float row_scale, const float *col_scale,
-                                           fp8_saturation sat, size_t prefetch_bytes)
+/* Four vectors of magnitude codes (each < 2^15) -> 32 code bytes in order: saturated to the format's
+ * largest code, each with the sign in bit 7 of sign_bytes (bytes in the packs' order, as the
+ * magnitudes), none on FNUZ zeros. Saturating at byte width takes one instruction per 32 codes. */
+FP8_INLINE __m256i codes32(const fp8_format_params *p, const __m256i m[4], __m256i sign_bytes, __m256i clamp8)
+{
+    __m256i b = _mm256_packus_epi16(_mm256_packus_epi32(m[0], m[1]), _mm256_packus_epi32(m[2], m[3]));
+    b = _mm256_min_epu8(b, clamp8);
+    if (p->fnuz) sign_bytes = _mm256_andnot_si256(_mm256_cmpeq_epi8(b, _mm256_setzero_si256()), sign_bytes);
+    /* the packs work per 128-bit lane: dwords come out as m0lo m1lo m2lo m3lo | m0hi m1hi m2hi m3hi */
+    return _mm256_permutevar8x32_epi32(_mm256_or_si256(b, sign_bytes), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* The rows of a finite tile, whole blocks of 32 columns (w32 of them): codes with the rows' scales
+ * to q, with the columns' scales to by_col (rows ld apart). |x| and the signs are found once for
+ * both; a signed pack keeps each sign in bit 7 (negative int32 -> negative int16 -> negative int8).
+ * No NaN: x * scale is finite or infinite, and the saturation handles both. */
+FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile *t, size_t w32, uint8_t *by_col,
+                                 size_t ld, const float *row_scale, const float *col_scale, fp8_saturation sat,
+                                 bool stream, size_t prefetch_bytes)
 {
     const nearest_consts k = nearest_consts_of(p, sat);
-    const __m256 rs = _mm256_set1_ps(row_scale);
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        _mm_prefetch((const char *)(x + i) + prefetch_bytes, _MM_HINT_T0);
-        _mm_prefetch((const char *)(x + i) + prefetch_bytes + 64, _MM_HINT_T0);
-        __m256i r[4], c[4];
-        for (size_t v = 0; v < 4; v++) {
-            const __m256 xv = _mm256_loadu_ps(x + i + 8 * v);
-            r[v] = encode8_nearest(_mm256_castps_si256(_mm256_mul_ps(xv, rs)), p, &k);
-            c[v] = encode8_nearest(_mm256_castps_si256(_mm256_mul_ps(xv, _mm256_loadu_ps(col_scale + i + 8 * v))), p, &k);
+    const __m256i clamp8 = _mm256_set1_epi8((char)(p->max_code + (sat == FP8_SATFINITE ? 0 : 1)));
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    for (size_t r = 0; r < t->h; r++) {
+        const float *x = t->x + r * t->ldx;
+        uint8_t *q_row = t->q + r * t->ldq, *q_col = by_col + r * ld;
+        const bool stream_row = stream && ((uintptr_t)q_row & 31) == 0;
+        const __m256 rs = _mm256_set1_ps(row_scale[r]);
+        for (size_t i = 0; i < w32; i += 32) {
+            _mm_prefetch((const char *)(x + i) + prefetch_bytes, _MM_HINT_T0);
+            _mm_prefetch((const char *)(x + i) + prefetch_bytes + 64, _MM_HINT_T0);
+            __m256i bits[4], by_row[4], by_column[4];
+            for (size_t v = 0; v < 4; v++) {
+                bits[v] = load8_f32(x + i + 8 * v);
+                const __m256 a = _mm256_and_ps(_mm256_castsi256_ps(bits[v]), abs_mask);
+                by_row[v] = magnitude8_nearest(_mm256_castps_si256(_mm256_mul_ps(a, rs)), p, &k);
+                by_column[v] = magnitude8_nearest(
+                    _mm256_castps_si256(_mm256_mul_ps(a, _mm256_loadu_ps(col_scale + i + 8 * v))), p, &k);
+            }
+            const __m256i sign = _mm256_and_si256(
+                _mm256_packs_epi16(_mm256_packs_epi32(bits[0], bits[1]), _mm256_packs_epi32(bits[2], bits[3])),
+                _mm256_set1_epi8((char)0x80));
+            store256(q_row + i, codes32(p, by_row, sign, clamp8), stream_row);
+            _mm256_store_si256((__m256i *)(q_col + i), codes32(p, by_column, sign, clamp8));
         }
-        store32_codes(q_row + i, r[0], r[1], r[2], r[3], false);
-        store32_codes(q_col + i, c[0], c[1], c[2], c[3], false);
     }
-    return i;
 }
 
-#define FP8_ROW_AND_COLS_BODY(params, done, ...) (*(done) = encode_row_and_cols_body(params, __VA_ARGS__))
+#define FP8_DUAL_ENCODE_BODY(params, ...) dual_encode_body(params, __VA_ARGS__)
 
-static void avx2_encode_row_and_cols_f32(uint8_t *q_row, uint8_t *q_col, const float *x, size_t n, float row_scale,
-                                         const float *col_scale, const fp8_format_params *p, fp8_saturation sat,
-                                         size_t prefetch_bytes)
+static void avx2_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
+
+/* Rows of n bytes from src to dst, with non-temporal stores where dst is aligned for them. */
+static void copy_rows(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t n, bool stream)
 {
-    size_t done = 0;
-    FP8_SPECIALIZE(p, FP8_ROW_AND_COLS_BODY, &done, q_row, q_col, x, n, row_scale, col_scale, sat, prefetch_bytes)
-    fp8_scalar_encode_row_and_cols_f32(q_row + done, q_col + done, x + done, n - done, row_scale, col_scale + done, p,
-                                       sat, 0);
+    const size_t n32 = n & ~(size_t)31;
+    for (size_t r = 0; r < rows; r++) {
+        uint8_t *d = dst + r * ldd;
+        const uint8_t *s = src + r * lds;
+        const bool nt = stream && ((uintptr_t)d & 31) == 0;
+        for (size_t i = 0; i < n32; i += 32) store256(d + i, _mm256_load_si256((const __m256i *)(s + i)), nt);
+        if (n32 < n) memcpy(d + n32, s + n32, n - n32);
+    }
+}
+
+/* The column-wise codes go to an L1 buffer in the order they are made, then through a byte
+ * transpose to a second one, whose rows become qt's rows, written whole (scattered pieces of
+ * lines a row apart would be evicted and fetched again before they are complete). */
+static void avx2_dual_encode_f32(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
+                                 const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,
+                                 bool stream)
+{
+    if (!finite) { /* a NaN or infinity in the tile: rare, the scalar kernel handles every case */
+        fp8_scalar_dual_encode_f32(t, row_scale, col_scale, p, sat, finite, prefetch_bytes, stream);
+        return;
+    }
+    _Alignas(32) uint8_t by_col[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE];
+    _Alignas(32) uint8_t by_col_t[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE];
+    const size_t w32 = t->w & ~(size_t)31, ld = (t->w + 31) & ~(size_t)31, ld_t = (t->h + 31) & ~(size_t)31;
+    FP8_SPECIALIZE(p, FP8_DUAL_ENCODE_BODY, t, w32, by_col, ld, row_scale, col_scale, sat, stream, prefetch_bytes)
+    if (w32 < t->w) /* the last columns */
+        for (size_t r = 0; r < t->h; r++) {
+            const float *x = t->x + r * t->ldx + w32;
+            fp8_scalar_scaled_encode_f32(t->q + r * t->ldq + w32, x, t->w - w32, &row_scale[r], t->w, p, sat, 0);
+            fp8_scalar_scaled_encode_f32(by_col + r * ld + w32, x, t->w - w32, col_scale + w32, 1, p, sat, 0);
+        }
+    avx2_transpose_u8(by_col_t, ld_t, by_col, ld, t->h, t->w);
+    copy_rows(t->qt, t->ldqt, by_col_t, ld_t, t->w, t->h, stream);
+    if (stream) _mm_sfence();
 }
 
 /* ---- byte transpose, in 8 x 8 tiles ---------------------------------------------------------------
@@ -581,7 +664,7 @@ const fp8_cpu_kernels fp8_cpu_kernels_avx2 = {
     .scaled_decode_f32 = avx2_scaled_decode_f32,
     .amax_f32 = avx2_amax_f32,
     .amax_bf16 = avx2_amax_bf16,
-    .amax_row_and_cols_f32 = avx2_amax_row_and_cols_f32,
-    .encode_row_and_cols_f32 = avx2_encode_row_and_cols_f32,
+    .dual_amax_f32 = avx2_dual_amax_f32,
+    .dual_encode_f32 = avx2_dual_encode_f32,
     .transpose_u8 = avx2_transpose_u8,
 };
