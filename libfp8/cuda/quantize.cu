@@ -195,17 +195,20 @@ template <typename Src>
 __device__ inline uint4 load_wide(const typename Src::T *p, unsigned count)
 {
     if (count == Wide<Src>::kVec) return *reinterpret_cast<const uint4 *>(p);
-    uint32_t w[4] = {0, 0, 0, 0};
-    const unsigned per_word = 4 / sizeof(typename Src::T), bits = 8 * sizeof(typename Src::T);
-    for (unsigned j = 0; j < count; j++) {
-        uint32_t e; /* the element's own bits */
+    /* the 16 bytes as two 64-bit halves: no array indexed at run time (it would live in local memory) */
+    uint64_t half[2] = {0, 0};
+    const unsigned bits = 8 * sizeof(typename Src::T);
+#pragma unroll
+    for (unsigned j = 0; j < Wide<Src>::kVec; j++) {
+        if (j >= count) break;
+        uint64_t e; /* the element's own bits */
         if constexpr (sizeof(typename Src::T) == 4)
             e = Src::bits(p[j]);
         else
             e = p[j];
-        w[j / per_word] |= e << (bits * (j % per_word));
+        half[j * bits / 64] |= e << (j * bits % 64);
     }
-    return make_uint4(w[0], w[1], w[2], w[3]);
+    return make_uint4((uint32_t)half[0], (uint32_t)(half[0] >> 32), (uint32_t)half[1], (uint32_t)(half[1] >> 32));
 }
 
 /* Element j of a 16-byte load, as FP32 bits. */
@@ -265,27 +268,29 @@ __device__ inline uint32_t lanes_max(uint32_t v)
     }
 }
 
-/* The part of the matrix one lane holds: kRows rows from r0 of one 16-byte
+/* The part of tile `tile` one lane holds: kRows rows from r0 of one 16-byte
  * load each at column c (count elements of it exist, 0 past the right edge).
- * A CTA of kWarps warps covers kRows * kWarps rows of one warp span of
- * columns; blockIdx.x = rows_group * strips + strip. */
+ * A tile is kRows * kWarps rows of one warp span of columns, for a CTA of
+ * kWarps warps; tile = rows_group * strips + strip. Constructing it issues
+ * the loads; a tile past the last (tile >= tiles) loads nothing. */
 template <typename Src, unsigned kRows, unsigned kWarps>
 struct LaneRows {
     size_t c, r0, rows_group;
     unsigned count;
     uint4 raw[kRows];
 
-    __device__ LaneRows(const QuantArgs &a, unsigned strips)
+    __device__ LaneRows(const QuantArgs &a, unsigned strips, unsigned tiles, unsigned tile)
     {
         const unsigned kVec = Wide<Src>::kVec, lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-        rows_group = blockIdx.x / strips;
-        c = (size_t)(blockIdx.x % strips) * Wide<Src>::kSpan + lane * kVec;
+        rows_group = tile / strips;
+        c = (size_t)(tile % strips) * Wide<Src>::kSpan + lane * kVec;
         r0 = rows_group * (kRows * kWarps) + warp * kRows;
-        count = c >= a.g.cols ? 0u : a.g.cols - c < kVec ? (unsigned)(a.g.cols - c) : kVec;
+        count = tile >= tiles || c >= a.g.cols ? 0u : a.g.cols - c < kVec ? (unsigned)(a.g.cols - c) : kVec;
         const typename Src::T *x = static_cast<const typename Src::T *>(a.x);
 #pragma unroll
         for (unsigned i = 0; i < kRows; i++)
-            raw[i] = r0 + i < a.g.rows ? load_wide<Src>(x + (r0 + i) * a.g.ldx + c, count) : make_uint4(0, 0, 0, 0);
+            raw[i] = r0 + i < a.g.rows && count != 0 ? load_wide<Src>(x + (r0 + i) * a.g.ldx + c, count)
+                                                     : make_uint4(0, 0, 0, 0);
     }
 };
 
@@ -298,84 +303,104 @@ const unsigned kTileWarps = 8, kTileWarpsTall = 16;
  * bits left in a.scale_inv by tensor_amax_kernel. */
 enum TileMode { TILE_ROWS, TILE_TALL, TILE_WHOLE };
 
+/* Persistent CTAs: each takes tiles blockIdx.x, + gridDim.x, ... and loads
+ * the next one while it reduces and encodes the current, so that memory
+ * stays busy through the arithmetic (a CTA per tile would leave it idle
+ * while all of a tile's lanes compute, and the last wave part-filled). */
 template <typename Src, unsigned kBc, TileMode kMode, unsigned kRows, unsigned kWarps>
-__global__ void __launch_bounds__(kWarps * 32) quantize_tiles_kernel(QuantArgs a, unsigned strips)
+__global__ void __launch_bounds__(kWarps * 32) quantize_tiles_kernel(QuantArgs a, unsigned strips, unsigned tiles)
 {
     const unsigned kVec = Wide<Src>::kVec, kLanes = kBc / kVec; /* lanes sharing a block's columns */
     const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-    const LaneRows<Src, kRows, kWarps> x(a, strips);
+    /* TALL: each warp's partial amaxes, two sets so one barrier per tile suffices */
+    __shared__ uint32_t warp_amax[2][kMode == TILE_TALL ? kWarps : 1][32 / kLanes];
+    bool any_nonfinite = false;
+    LaneRows<Src, kRows, kWarps> x(a, strips, tiles, blockIdx.x);
+    for (unsigned tile = blockIdx.x, parity = 0; tile < tiles; tile += gridDim.x, parity ^= 1) {
+        const LaneRows<Src, kRows, kWarps> next(a, strips, tiles, tile + gridDim.x);
 
-    uint32_t amax[kMode == TILE_ROWS ? kRows : 1];
-    amax[0] = 0;
-    bool nonfinite = false;
-#pragma unroll
-    for (unsigned i = 0; i < kRows; i++) {
-        const uint32_t m = wide_amax<Src>(x.raw[i], nonfinite);
-        if (kMode == TILE_ROWS)
-            amax[i] = lanes_max<kLanes>(m);
-        else
-            amax[0] = m > amax[0] ? m : amax[0];
-    }
-    if (kMode == TILE_TALL) {
-        __shared__ uint32_t warp_amax[kWarps][32 / kLanes];
-        const uint32_t m = lanes_max<kLanes>(amax[0]);
-        if (lane % kLanes == 0) warp_amax[warp][lane / kLanes] = m;
-        __syncthreads();
+        uint32_t amax[kMode == TILE_ROWS ? kRows : 1];
         amax[0] = 0;
+        bool nonfinite = false;
 #pragma unroll
-        for (unsigned w = 0; w < kWarps; w++) {
-            const uint32_t u = warp_amax[w][lane / kLanes];
-            amax[0] = u > amax[0] ? u : amax[0];
-        }
-    }
-    if (kMode == TILE_WHOLE) amax[0] = *reinterpret_cast<const uint32_t *>(a.scale_inv);
-    const bool warp_nonfinite = __any_sync(0xFFFFFFFFu, nonfinite);
-    if (kMode != TILE_WHOLE && warp_nonfinite && lane == 0 && a.nonfinite != NULL) *a.nonfinite = 1;
-    if (x.count == 0) return;
-
-    const size_t bj = x.c / kBc;
-    const bool leader = lane % kLanes == 0;
-    fp8_block_scale s = fp8_block_scale_of(amax[0], &a.rule);
-    if (kMode == TILE_TALL && leader && warp == 0) a.scale_inv[x.rows_group * a.g.nbc + bj] = s.scale_inv;
-#pragma unroll
-    for (unsigned i = 0; i < kRows; i++) {
-        const size_t r = x.r0 + i;
-        if (r >= a.g.rows) break;
-        if (kMode == TILE_ROWS) {
-            s = fp8_block_scale_of(amax[i], &a.rule);
-            if (leader) a.scale_inv[r * a.g.nbc + bj] = s.scale_inv;
-        }
-        uint32_t codes[kVec / 4];
-#pragma unroll
-        for (unsigned g = 0; g < kVec / 4; g++) {
-            uint32_t v[4];
-#pragma unroll
-            for (unsigned j = 0; j < 4; j++) v[j] = wide_element<Src>(x.raw[i], 4 * g + j);
-            scale4(v, s.scale);
-            codes[g] = encode4(a.enc, v, a.sr_offset + r * a.g.cols + x.c + 4 * g, warp_nonfinite);
-        }
-        uint8_t *q = a.q + r * a.g.ldq + x.c;
-        if (x.count == kVec) {
-            if constexpr (kVec == 4)
-                *reinterpret_cast<uint32_t *>(q) = codes[0];
+        for (unsigned i = 0; i < kRows; i++) {
+            const uint32_t m = wide_amax<Src>(x.raw[i], nonfinite);
+            if (kMode == TILE_ROWS)
+                amax[i] = lanes_max<kLanes>(m);
             else
-                *reinterpret_cast<uint2 *>(q) = make_uint2(codes[0], codes[1]);
-        } else {
-            for (unsigned j = 0; j < x.count; j++) q[j] = (uint8_t)(codes[j / 4] >> (8 * (j % 4)));
+                amax[0] = m > amax[0] ? m : amax[0];
         }
+        if (kMode == TILE_TALL) {
+            const uint32_t m = lanes_max<kLanes>(amax[0]);
+            if (lane % kLanes == 0) warp_amax[parity][warp][lane / kLanes] = m;
+            __syncthreads();
+            amax[0] = 0;
+#pragma unroll
+            for (unsigned w = 0; w < kWarps; w++) {
+                const uint32_t u = warp_amax[parity][w][lane / kLanes];
+                amax[0] = u > amax[0] ? u : amax[0];
+            }
+        }
+        if (kMode == TILE_WHOLE) amax[0] = *reinterpret_cast<const uint32_t *>(a.scale_inv);
+        const bool warp_nonfinite = __any_sync(0xFFFFFFFFu, nonfinite);
+        any_nonfinite = any_nonfinite || warp_nonfinite;
+
+        if (x.count != 0) {
+            const size_t bj = x.c / kBc;
+            const bool leader = lane % kLanes == 0;
+            fp8_block_scale s = fp8_block_scale_of(amax[0], &a.rule);
+            if (kMode == TILE_TALL && leader && warp == 0) a.scale_inv[x.rows_group * a.g.nbc + bj] = s.scale_inv;
+#pragma unroll
+            for (unsigned i = 0; i < kRows; i++) {
+                const size_t r = x.r0 + i;
+                if (r >= a.g.rows) break;
+                if (kMode == TILE_ROWS) {
+                    s = fp8_block_scale_of(amax[i], &a.rule);
+                    if (leader) a.scale_inv[r * a.g.nbc + bj] = s.scale_inv;
+                }
+                uint32_t codes[kVec / 4];
+#pragma unroll
+                for (unsigned g = 0; g < kVec / 4; g++) {
+                    uint32_t v[4];
+#pragma unroll
+                    for (unsigned j = 0; j < 4; j++) v[j] = wide_element<Src>(x.raw[i], 4 * g + j);
+                    scale4(v, s.scale);
+                    codes[g] = encode4(a.enc, v, a.sr_offset + r * a.g.cols + x.c + 4 * g, warp_nonfinite);
+                }
+                uint8_t *q = a.q + r * a.g.ldq + x.c;
+                if (x.count == kVec) {
+                    if constexpr (kVec == 4)
+                        *reinterpret_cast<uint32_t *>(q) = codes[0];
+                    else
+                        *reinterpret_cast<uint2 *>(q) = make_uint2(codes[0], codes[1]);
+                } else {
+                    uint64_t packed = codes[0];
+                    if constexpr (kVec == 8) packed |= (uint64_t)codes[1] << 32;
+                    for (unsigned j = 0; j < x.count; j++) q[j] = (uint8_t)(packed >> (8 * j));
+                }
+            }
+        }
+        x = next;
     }
+    if (kMode != TILE_WHOLE && any_nonfinite && lane == 0 && a.nonfinite != NULL) *a.nonfinite = 1;
 }
 
 /* The whole matrix's largest finite |x| bits, atomicMax'ed into *amax_bits
- * (zeroed before), one atomic per warp; raises the non-finite flag. */
+ * (zeroed before), one atomic per warp; raises the non-finite flag.
+ * Persistent CTAs, as the tile kernel. */
 template <typename Src>
-__global__ void __launch_bounds__(kTileWarps * 32) tensor_amax_kernel(QuantArgs a, unsigned strips, uint32_t *amax_bits)
+__global__ void __launch_bounds__(kTileWarps * 32)
+tensor_amax_kernel(QuantArgs a, unsigned strips, unsigned tiles, uint32_t *amax_bits)
 {
-    const LaneRows<Src, kLaneRows, kTileWarps> x(a, strips);
     uint32_t m = 0;
     bool nonfinite = false;
+    LaneRows<Src, kLaneRows, kTileWarps> x(a, strips, tiles, blockIdx.x);
+    for (unsigned tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+        const LaneRows<Src, kLaneRows, kTileWarps> next(a, strips, tiles, tile + gridDim.x);
 #pragma unroll
-    for (unsigned i = 0; i < kLaneRows; i++) m = max(m, wide_amax<Src>(x.raw[i], nonfinite));
+        for (unsigned i = 0; i < kLaneRows; i++) m = max(m, wide_amax<Src>(x.raw[i], nonfinite));
+        x = next;
+    }
     m = warp_max(m);
     const bool warp_nonfinite = __any_sync(0xFFFFFFFFu, nonfinite);
     if (threadIdx.x % 32 == 0) {
@@ -656,13 +681,23 @@ fp8_status launch_groups(const QuantArgs &a, cudaStream_t s)
     return launched("quantize_groups_kernel");
 }
 
-/* The grid of LaneRows CTAs over the matrix; 0 when it does not fit one launch. */
-template <typename Src>
-unsigned tile_grid(const Geometry &g, unsigned rows_per_cta, unsigned *strips)
+/* The tiles covering the matrix (FP8_ERR_UNSUPPORTED past 2^31) and the
+ * persistent grid for `kernel`: as many CTAs as the GPU holds at once. */
+template <typename Src, typename Kernel>
+fp8_status tile_launch_shape(const Geometry &g, unsigned rows_per_tile, Kernel kernel, unsigned threads,
+                             unsigned *strips, unsigned *tiles, unsigned *grid)
 {
-    const size_t n = ceil_div(g.cols, Wide<Src>::kSpan), groups = ceil_div(g.rows, rows_per_cta);
+    const size_t n = ceil_div(g.cols, Wide<Src>::kSpan), groups = ceil_div(g.rows, rows_per_tile);
+    FP8_RETURN_IF(n > 0x7FFFFFFFu || groups > 0x7FFFFFFFu / n, FP8_ERR_UNSUPPORTED); /* tile + grid fits */
     *strips = (unsigned)n;
-    return n <= 0x7FFFFFFFu && groups <= 0x7FFFFFFFu / n ? (unsigned)(n * groups) : 0u;
+    *tiles = (unsigned)(n * groups);
+    int device = 0, sms = 0, per_sm = 0;
+    FP8_CUDA_TRY(cudaGetDevice(&device));
+    FP8_CUDA_TRY(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    FP8_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, (int)threads, 0));
+    const size_t resident = (size_t)sms * (size_t)(per_sm > 0 ? per_sm : 1);
+    *grid = (unsigned)(resident < *tiles ? resident : *tiles);
+    return FP8_OK;
 }
 
 template <typename Src, unsigned kBc, TileMode kMode>
@@ -670,10 +705,10 @@ fp8_status launch_tiles(const QuantArgs &a, cudaStream_t s)
 {
     const unsigned rows = kMode == TILE_TALL ? kLaneRowsTall : kLaneRows;
     const unsigned warps = kMode == TILE_TALL ? kTileWarpsTall : kTileWarps; /* 128-row blocks: 8 x 16 */
-    unsigned strips = 0;
-    const unsigned grid = tile_grid<Src>(a.g, rows * warps, &strips);
-    FP8_RETURN_IF(grid == 0, FP8_ERR_UNSUPPORTED);
-    quantize_tiles_kernel<Src, kBc, kMode, rows, warps><<<grid, warps * 32, 0, s>>>(a, strips);
+    const auto kernel = quantize_tiles_kernel<Src, kBc, kMode, rows, warps>;
+    unsigned strips = 0, tiles = 0, grid = 0;
+    FP8_FORWARD_IF_ERROR(tile_launch_shape<Src>(a.g, rows * warps, kernel, warps * 32, &strips, &tiles, &grid));
+    kernel<<<grid, warps * 32, 0, s>>>(a, strips, tiles);
     return launched("quantize_tiles_kernel");
 }
 
@@ -706,15 +741,17 @@ fp8_status launch_tiles(const QuantArgs &a, cudaStream_t s)
 template <typename Src>
 fp8_status launch_whole(const QuantArgs &a, cudaStream_t s)
 {
-    unsigned strips = 0;
-    const unsigned grid = tile_grid<Src>(a.g, kLaneRows * kTileWarps, &strips);
-    FP8_RETURN_IF(grid == 0, FP8_ERR_UNSUPPORTED);
+    const auto amax_kernel = tensor_amax_kernel<Src>;
+    const auto encode_kernel = quantize_tiles_kernel<Src, Wide<Src>::kSpan, TILE_WHOLE, kLaneRows, kTileWarps>;
+    const unsigned rows = kLaneRows * kTileWarps, threads = kTileWarps * 32;
+    unsigned strips = 0, tiles = 0, amax_grid = 0, encode_grid = 0;
+    FP8_FORWARD_IF_ERROR(tile_launch_shape<Src>(a.g, rows, amax_kernel, threads, &strips, &tiles, &amax_grid));
+    FP8_FORWARD_IF_ERROR(tile_launch_shape<Src>(a.g, rows, encode_kernel, threads, &strips, &tiles, &encode_grid));
     uint32_t *amax_bits = reinterpret_cast<uint32_t *>(a.scale_inv);
     FP8_CUDA_TRY(cudaMemsetAsync(amax_bits, 0, sizeof *amax_bits, s));
-    tensor_amax_kernel<Src><<<grid, kTileWarps * 32, 0, s>>>(a, strips, amax_bits);
+    amax_kernel<<<amax_grid, threads, 0, s>>>(a, strips, tiles, amax_bits);
     FP8_FORWARD_IF_ERROR(launched("tensor_amax_kernel"));
-    quantize_tiles_kernel<Src, Wide<Src>::kSpan, TILE_WHOLE, kLaneRows, kTileWarps><<<grid, kTileWarps * 32, 0, s>>>(
-        a, strips);
+    encode_kernel<<<encode_grid, threads, 0, s>>>(a, strips, tiles);
     FP8_FORWARD_IF_ERROR(launched("quantize_tiles_kernel"));
     finish_scales_kernel<<<1, 32, 0, s>>>(a.scale_inv, 1, a.rule);
     return launched("finish_scales_kernel");
