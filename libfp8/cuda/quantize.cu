@@ -303,11 +303,13 @@ const unsigned kTileWarps = 8, kTileWarpsTall = 16;
  * bits left in a.scale_inv by tensor_amax_kernel. */
 enum TileMode { TILE_ROWS, TILE_TALL, TILE_WHOLE };
 
-/* Persistent CTAs: each takes tiles blockIdx.x, + gridDim.x, ... and loads
- * the next one while it reduces and encodes the current, so that memory
- * stays busy through the arithmetic (a CTA per tile would leave it idle
- * while all of a tile's lanes compute, and the last wave part-filled). */
-template <typename Src, unsigned kBc, TileMode kMode, unsigned kRows, unsigned kWarps>
+/* kPersistent: as many CTAs as the GPU holds, each taking tiles blockIdx.x,
+ * + gridDim.x, ... and loading the next while it reduces and encodes the
+ * current, so that memory stays busy through the arithmetic and no last wave
+ * runs part-filled. Else one CTA per tile, with fewer registers per thread:
+ * on an H200 that is faster for FP32 1 x bc tiles (0.84 against 0.74 of a
+ * device copy), slower for BF16 input and 128-row blocks (docs/performance.md). */
+template <typename Src, unsigned kBc, TileMode kMode, unsigned kRows, unsigned kWarps, bool kPersistent>
 __global__ void __launch_bounds__(kWarps * 32) quantize_tiles_kernel(QuantArgs a, unsigned strips, unsigned tiles)
 {
     const unsigned kVec = Wide<Src>::kVec, kLanes = kBc / kVec; /* lanes sharing a block's columns */
@@ -315,10 +317,8 @@ __global__ void __launch_bounds__(kWarps * 32) quantize_tiles_kernel(QuantArgs a
     /* TALL: each warp's partial amaxes, two sets so one barrier per tile suffices */
     __shared__ uint32_t warp_amax[2][kMode == TILE_TALL ? kWarps : 1][32 / kLanes];
     bool any_nonfinite = false;
-    LaneRows<Src, kRows, kWarps> x(a, strips, tiles, blockIdx.x);
-    for (unsigned tile = blockIdx.x, parity = 0; tile < tiles; tile += gridDim.x, parity ^= 1) {
-        const LaneRows<Src, kRows, kWarps> next(a, strips, tiles, tile + gridDim.x);
-
+    /* one tile: its amaxes and scales, then its codes */
+    const auto encode_tile = [&](const LaneRows<Src, kRows, kWarps> &x, unsigned parity) {
         uint32_t amax[kMode == TILE_ROWS ? kRows : 1];
         amax[0] = 0;
         bool nonfinite = false;
@@ -380,7 +380,16 @@ __global__ void __launch_bounds__(kWarps * 32) quantize_tiles_kernel(QuantArgs a
                 }
             }
         }
-        x = next;
+    };
+    if constexpr (kPersistent) {
+        LaneRows<Src, kRows, kWarps> x(a, strips, tiles, blockIdx.x);
+        for (unsigned tile = blockIdx.x, parity = 0; tile < tiles; tile += gridDim.x, parity ^= 1) {
+            const LaneRows<Src, kRows, kWarps> next(a, strips, tiles, tile + gridDim.x);
+            encode_tile(x, parity);
+            x = next;
+        }
+    } else {
+        encode_tile(LaneRows<Src, kRows, kWarps>(a, strips, tiles, blockIdx.x), 0);
     }
     if (kMode != TILE_WHOLE && any_nonfinite && lane == 0 && a.nonfinite != NULL) *a.nonfinite = 1;
 }
@@ -682,15 +691,18 @@ fp8_status launch_groups(const QuantArgs &a, cudaStream_t s)
 }
 
 /* The tiles covering the matrix (FP8_ERR_UNSUPPORTED past 2^31) and the
- * persistent grid for `kernel`: as many CTAs as the GPU holds at once. */
+ * grid for `kernel`: a CTA per tile, or (persistent) as many CTAs as the GPU
+ * holds at once. */
 template <typename Src, typename Kernel>
 fp8_status tile_launch_shape(const Geometry &g, unsigned rows_per_tile, Kernel kernel, unsigned threads,
-                             unsigned *strips, unsigned *tiles, unsigned *grid)
+                             bool persistent, unsigned *strips, unsigned *tiles, unsigned *grid)
 {
     const size_t n = ceil_div(g.cols, Wide<Src>::kSpan), groups = ceil_div(g.rows, rows_per_tile);
     FP8_RETURN_IF(n > 0x7FFFFFFFu || groups > 0x7FFFFFFFu / n, FP8_ERR_UNSUPPORTED); /* tile + grid fits */
     *strips = (unsigned)n;
     *tiles = (unsigned)(n * groups);
+    *grid = *tiles;
+    if (!persistent) return FP8_OK;
     int device = 0, sms = 0, per_sm = 0;
     FP8_CUDA_TRY(cudaGetDevice(&device));
     FP8_CUDA_TRY(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
@@ -705,9 +717,11 @@ fp8_status launch_tiles(const QuantArgs &a, cudaStream_t s)
 {
     const unsigned rows = kMode == TILE_TALL ? kLaneRowsTall : kLaneRows;
     const unsigned warps = kMode == TILE_TALL ? kTileWarpsTall : kTileWarps; /* 128-row blocks: 8 x 16 */
-    const auto kernel = quantize_tiles_kernel<Src, kBc, kMode, rows, warps>;
+    const bool persistent = kMode != TILE_ROWS || sizeof(typename Src::T) != 4;
+    const auto kernel = quantize_tiles_kernel<Src, kBc, kMode, rows, warps, persistent>;
     unsigned strips = 0, tiles = 0, grid = 0;
-    FP8_FORWARD_IF_ERROR(tile_launch_shape<Src>(a.g, rows * warps, kernel, warps * 32, &strips, &tiles, &grid));
+    FP8_FORWARD_IF_ERROR(
+        tile_launch_shape<Src>(a.g, rows * warps, kernel, warps * 32, persistent, &strips, &tiles, &grid));
     kernel<<<grid, warps * 32, 0, s>>>(a, strips, tiles);
     return launched("quantize_tiles_kernel");
 }
@@ -742,11 +756,12 @@ template <typename Src>
 fp8_status launch_whole(const QuantArgs &a, cudaStream_t s)
 {
     const auto amax_kernel = tensor_amax_kernel<Src>;
-    const auto encode_kernel = quantize_tiles_kernel<Src, Wide<Src>::kSpan, TILE_WHOLE, kLaneRows, kTileWarps>;
+    const auto encode_kernel = quantize_tiles_kernel<Src, Wide<Src>::kSpan, TILE_WHOLE, kLaneRows, kTileWarps, true>;
     const unsigned rows = kLaneRows * kTileWarps, threads = kTileWarps * 32;
     unsigned strips = 0, tiles = 0, amax_grid = 0, encode_grid = 0;
-    FP8_FORWARD_IF_ERROR(tile_launch_shape<Src>(a.g, rows, amax_kernel, threads, &strips, &tiles, &amax_grid));
-    FP8_FORWARD_IF_ERROR(tile_launch_shape<Src>(a.g, rows, encode_kernel, threads, &strips, &tiles, &encode_grid));
+    FP8_FORWARD_IF_ERROR(tile_launch_shape<Src>(a.g, rows, amax_kernel, threads, true, &strips, &tiles, &amax_grid));
+    FP8_FORWARD_IF_ERROR(
+        tile_launch_shape<Src>(a.g, rows, encode_kernel, threads, true, &strips, &tiles, &encode_grid));
     uint32_t *amax_bits = reinterpret_cast<uint32_t *>(a.scale_inv);
     FP8_CUDA_TRY(cudaMemsetAsync(amax_bits, 0, sizeof *amax_bits, s));
     amax_kernel<<<amax_grid, threads, 0, s>>>(a, strips, tiles, amax_bits);
