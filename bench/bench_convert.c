@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     fp8_set_num_threads(1);
     const double t_scalar = bench_best(reps, encode_f32, &j);
     fp8_set_num_threads(0);
-    fp8_cpu_set_max_isa(FP8_CPU_ISA_AVX2);
+    fp8_cpu_set_max_isa(fp8_cpu_isa_supported());
     printf("%-26s | %8.3f %8.2f %9.2f |\n", "encode f32 -> e4m3, scalar", 1e9 * t_scalar / (double)j.n,
            5.0 * (double)j.n / t_scalar / 1e9, 5.0 * (double)j.n / t_scalar / memcpy_1);
 #ifdef FP8_HAVE_CUDA_ORACLE

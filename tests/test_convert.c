@@ -1,7 +1,7 @@
 /* Conversion tests: every FP8 code decoded, every FP16/BF16 input encoded,
  * every FP32 bit pattern encoded, against the independent reference
- * (support/reference.c) and, for E4M3/E5M2, NVIDIA's cuda_fp8.h; the AVX2
- * kernels against the scalar ones, byte for byte. */
+ * (support/reference.c) and, for E4M3/E5M2, NVIDIA's cuda_fp8.h; the kernels
+ * of every SIMD path (AVX2, AVX-512) against the scalar ones, byte for byte. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 
 #include "cpu/kernels.h"
 #include "fp8.h"
+#include "support/isa.h"
 #include "support/reference.h"
 #ifdef FP8_HAVE_CUDA_ORACLE
 #include "oracle/cuda_oracle.h"
@@ -20,19 +21,16 @@ static const fp8_saturation all_sats[] = {FP8_SATFINITE, FP8_NOSAT};
 
 static int is_ocp(fp8_format f) { return f == FP8_E4M3 || f == FP8_E5M2; }
 
-/* The kernels under test besides the scalar reference: AVX2 where the CPU has it. */
-static const fp8_cpu_kernels *simd_kernels(void)
+/* The kernels of SIMD path isa (FP8_TEST_FIRST_SIMD..FP8_TEST_LAST_SIMD), or NULL where this
+ * machine lacks it (test_isa_runs says so). */
+static const fp8_cpu_kernels *simd_kernels(int isa)
 {
+    if (!test_isa_runs(isa)) return NULL;
 #ifdef FP8_HAVE_AVX2_KERNELS
-    if (fp8_cpu_isa_supported() >= FP8_CPU_ISA_AVX2) return &fp8_cpu_kernels_avx2;
+    if (isa == FP8_CPU_ISA_AVX2) return &fp8_cpu_kernels_avx2;
+    if (isa == FP8_CPU_ISA_AVX512) return &fp8_cpu_kernels_avx512;
 #endif
     return NULL;
-}
-
-static void note_simd_skip(const char *what)
-{
-    static int said;
-    if (!simd_kernels() && !said++) printf("SKIP SIMD comparison in %s: this CPU has no AVX2\n", what);
 }
 
 static int same_value_bits(double expected, uint32_t got_f32_bits)
@@ -79,18 +77,18 @@ START_TEST(decode_all_codes)
         }
 #endif
     }
-    const fp8_cpu_kernels *simd = simd_kernels();
-    note_simd_skip("decode");
-    if (simd) {
-        /* odd lengths and offsets exercise the vector body and the scalar tail */
+    for (int isa = FP8_TEST_FIRST_SIMD; isa <= FP8_TEST_LAST_SIMD; isa++) {
+        const fp8_cpu_kernels *simd = simd_kernels(isa);
+        if (!simd) continue;
+        /* odd lengths and offsets exercise the vector body and the tails */
         for (size_t n = 0; n <= 256; n += 37) {
             size_t off = 256 - n;
             simd->decode_f32(f32_simd, codes + off, n, p);
             simd->decode_f16(f16_simd, codes + off, n, p);
             simd->decode_bf16(bf16_simd, codes + off, n, p);
-            ck_assert(memcmp(f32_simd, f32_scalar + off, n * 4) == 0);
-            ck_assert(memcmp(f16_simd, f16_scalar + off, n * 2) == 0);
-            ck_assert(memcmp(bf16_simd, bf16_scalar + off, n * 2) == 0);
+            ck_assert_msg(memcmp(f32_simd, f32_scalar + off, n * 4) == 0, "%s decode_f32", fp8_cpu_isa_name(simd->isa));
+            ck_assert_msg(memcmp(f16_simd, f16_scalar + off, n * 2) == 0, "%s decode_f16", fp8_cpu_isa_name(simd->isa));
+            ck_assert_msg(memcmp(bf16_simd, bf16_scalar + off, n * 2) == 0, "%s decode_bf16", fp8_cpu_isa_name(simd->isa));
         }
     }
 }
@@ -126,11 +124,11 @@ START_TEST(encode_all_f16_bf16)
                 }
 #endif
             }
-            const fp8_cpu_kernels *simd = simd_kernels();
-            note_simd_skip("f16/bf16 encode");
-            if (simd) {
+            for (int isa = FP8_TEST_FIRST_SIMD; isa <= FP8_TEST_LAST_SIMD; isa++) {
+                const fp8_cpu_kernels *simd = simd_kernels(isa);
+                if (!simd) continue;
                 (kind ? simd->encode_bf16 : simd->encode_f16)(simd_out, src, 65536, p, sat);
-                ck_assert_msg(memcmp(simd_out, scalar, 65536) == 0, "%s SIMD encode differs", kname);
+                ck_assert_msg(memcmp(simd_out, scalar, 65536) == 0, "%s %s encode differs", fp8_cpu_isa_name(simd->isa), kname);
                 (kind ? simd->encode_bf16 : simd->encode_f16)(simd_out, src + 3, 65533 - 40, p, sat); /* tails */
                 ck_assert(memcmp(simd_out, scalar + 3, 65533 - 40) == 0);
             }
@@ -192,8 +190,8 @@ START_TEST(encode_all_f32)
     enum { CHUNK = 1 << 16 };
     float *src = malloc(CHUNK * 4);
     uint8_t *got = malloc(CHUNK), *simd_got = malloc(CHUNK), *nv = malloc(CHUNK);
-    const fp8_cpu_kernels *simd = simd_kernels();
-    note_simd_skip("f32 encode");
+    const fp8_cpu_kernels *simd[FP8_TEST_LAST_SIMD + 1] = {NULL};
+    for (int isa = FP8_TEST_FIRST_SIMD; isa <= FP8_TEST_LAST_SIMD; isa++) simd[isa] = simd_kernels(isa);
     run_t run = run_at(first, fmt);
     uint64_t checked = 0;
     /* E4M3/E5M2 are checked against cuda_fp8.h where it is built, the FNUZ formats against the reference */
@@ -235,12 +233,13 @@ START_TEST(encode_all_f32)
                                          sat, f32_bits(src[i]), (double)src[i], nv[i], got[i]);
                 }
 #endif
-                if (simd) {
-                    simd->encode_f32(simd_got, src, n, p, sat);
+                for (int isa = FP8_TEST_FIRST_SIMD; isa <= FP8_TEST_LAST_SIMD; isa++) {
+                    if (!simd[isa]) continue;
+                    simd[isa]->encode_f32(simd_got, src, n, p, sat);
                     for (size_t i = 0; i < n; i++)
                         if (simd_got[i] != got[i])
-                            ck_abort_msg("%s sat=%d input 0x%08x: scalar 0x%02x, SIMD 0x%02x", fp8_format_name(fmt), sat,
-                                         f32_bits(src[i]), got[i], simd_got[i]);
+                            ck_abort_msg("%s sat=%d input 0x%08x: scalar 0x%02x, %s 0x%02x", fp8_format_name(fmt), sat,
+                                         f32_bits(src[i]), got[i], fp8_cpu_isa_name((fp8_cpu_isa)isa), simd_got[i]);
                 }
                 checked += n;
             }
@@ -411,11 +410,12 @@ START_TEST(stochastic_rounding)
         fp8_cpu_kernels_scalar.encode_f32_sr(q2 + 1001, src + 1001, N - 1001, p, FP8_NOSAT, 42, offsets[o] + 1001);
         ck_assert(memcmp(q, q2, N) == 0);
         for (size_t i = 0; i < N; i += 997) ck_assert(fp8_sr_random_bits(42, offsets[o] + i) == fp8_sr_random_bits(42, offsets[o] + i));
-        const fp8_cpu_kernels *simd = simd_kernels();
-        note_simd_skip("stochastic rounding");
-        if (simd) {
+        for (int isa = FP8_TEST_FIRST_SIMD; isa <= FP8_TEST_LAST_SIMD; isa++) {
+            const fp8_cpu_kernels *simd = simd_kernels(isa);
+            if (!simd) continue;
             simd->encode_f32_sr(q2, src, N, p, FP8_NOSAT, 42, offsets[o]);
-            ck_assert_msg(memcmp(q, q2, N) == 0, "SIMD SR differs at offset %llu", (unsigned long long)offsets[o]);
+            ck_assert_msg(memcmp(q, q2, N) == 0, "%s SR differs at offset %llu", fp8_cpu_isa_name(simd->isa),
+                          (unsigned long long)offsets[o]);
         }
     }
     /* different seeds give different streams */
@@ -425,6 +425,87 @@ START_TEST(stochastic_rounding)
     free(src);
     free(q);
     free(q2);
+}
+END_TEST
+
+/* Every SIMD kernel against the scalar one at every length up to 300 from four misalignments (vector
+ * bodies, masked or scalar tails), on inputs of every class in every lane position: NaNs of both
+ * signs and several payloads, infinities, zeros of both signs, FP32 and FP8 subnormals, FP8 ties,
+ * overflow; then arrays large enough for streaming stores, from an unaligned destination. */
+static float class_sample(uint64_t *state, const fp8_format_params *p)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    const uint32_t r = (uint32_t)(*state >> 32), sign = r & 0x80000000u;
+    const int fp8_step_exp = p->min_exp - (int)p->mantissa_bits; /* the FP8 subnormal step */
+    switch ((r >> 8) % 9) {
+    case 0: return f32_from_bits(sign | 0x7F800000u | ((r & 3) ? (r >> 10 & 0x7FFFFFu) | 1 : 0)); /* NaN or inf */
+    case 1: return f32_from_bits(sign);                                                                  /* zero */
+    case 2: return f32_from_bits(sign | (r >> 9 & 0x7FFFFFu));                                    /* FP32 subnormal */
+    case 3: return (sign ? -1.0f : 1.0f) * ldexpf((float)(r >> 4 & 0xFF), fp8_step_exp - 1);  /* FP8 subnormals, ties */
+    case 4: return (sign ? -1.0f : 1.0f) * ldexpf(1.0f + (float)(r >> 12 & 0xF) / 16, (int)(r >> 16 & 7) + 2); /* ties */
+    case 5: return (sign ? -1.0f : 1.0f) * ldexpf((float)(r & 0xFFFF), (int)(r >> 24 & 15)); /* overflow */
+    default: return f32_from_bits(sign | ((uint32_t)(127 + (int)(r % 40) - 24) << 23) | (r >> 9 & 0x7FFFFFu));
+    }
+}
+
+START_TEST(simd_lengths_and_classes)
+{
+    const fp8_format fmt = all_formats[_i];
+    const fp8_format_params *p = fp8_format_params_of(fmt);
+    enum { MAX_N = 300, SLACK = 4 };
+    const uint64_t seed = 4242 + (uint64_t)_i;
+    printf("simd_lengths_and_classes %s: seed %llu\n", fp8_format_name(fmt), (unsigned long long)seed);
+    uint64_t state = seed;
+    float src[MAX_N + SLACK], f_want[MAX_N], f_got[MAX_N];
+    uint16_t h[MAX_N + SLACK], h_want[MAX_N], h_got[MAX_N];
+    uint8_t codes[MAX_N + SLACK], want[MAX_N + 1], got[MAX_N + 1];
+    for (int i = 0; i < MAX_N + SLACK; i++) {
+        src[i] = class_sample(&state, p);
+        h[i] = (uint16_t)(i % 3 ? f32_bits(src[i]) >> 16 : (uint32_t)(state >> 20));
+        codes[i] = (uint8_t)(state >> 40);
+    }
+    for (int isa = FP8_TEST_FIRST_SIMD; isa <= FP8_TEST_LAST_SIMD; isa++) {
+        const fp8_cpu_kernels *simd = simd_kernels(isa);
+        if (!simd) continue;
+        const char *name = fp8_cpu_isa_name(simd->isa);
+        for (int s = 0; s < 2; s++)
+            for (size_t off = 0; off < SLACK; off++)
+                for (size_t n = 0; n <= MAX_N; n++) {
+                    got[n] = want[n] = 0x5A; /* nothing past n is written */
+                    fp8_cpu_kernels_scalar.encode_f32(want, src + off, n, p, all_sats[s]);
+                    simd->encode_f32(got, src + off, n, p, all_sats[s]);
+                    ck_assert_msg(memcmp(got, want, n + 1) == 0, "%s encode_f32 sat=%d n=%zu off=%zu", name, s, n, off);
+                    fp8_cpu_kernels_scalar.encode_bf16(want, h + off, n, p, all_sats[s]);
+                    simd->encode_bf16(got, h + off, n, p, all_sats[s]);
+                    ck_assert_msg(memcmp(got, want, n + 1) == 0, "%s encode_bf16 sat=%d n=%zu off=%zu", name, s, n, off);
+                    fp8_cpu_kernels_scalar.encode_f16(want, h + off, n, p, all_sats[s]);
+                    simd->encode_f16(got, h + off, n, p, all_sats[s]);
+                    ck_assert_msg(memcmp(got, want, n + 1) == 0, "%s encode_f16 sat=%d n=%zu off=%zu", name, s, n, off);
+                    if (s == 0) {
+                        fp8_cpu_kernels_scalar.decode_f32(f_want, codes + off, n, p);
+                        simd->decode_f32(f_got, codes + off, n, p);
+                        ck_assert_msg(memcmp(f_got, f_want, n * 4) == 0, "%s decode_f32 n=%zu", name, n);
+                        fp8_cpu_kernels_scalar.decode_bf16(h_want, codes + off, n, p);
+                        simd->decode_bf16(h_got, codes + off, n, p);
+                        ck_assert_msg(memcmp(h_got, h_want, n * 2) == 0, "%s decode_bf16 n=%zu", name, n);
+                        fp8_cpu_kernels_scalar.decode_f16(h_want, codes + off, n, p);
+                        simd->decode_f16(h_got, codes + off, n, p);
+                        ck_assert_msg(memcmp(h_got, h_want, n * 2) == 0, "%s decode_f16 n=%zu", name, n);
+                    }
+                }
+        /* streaming stores: outputs of 8 MiB and more, one byte off alignment */
+        const size_t big = ((size_t)8 << 20) + 77;
+        float *bsrc = malloc(big * 4), *bf_want = malloc(big * 4 + 4), *bf_got = malloc(big * 4 + 4);
+        uint8_t *bwant = malloc(big + 1), *bgot = malloc(big + 1);
+        for (size_t i = 0; i < big; i++) bsrc[i] = i % 5 ? (float)(i % 9973) * 0.0625f - 300.0f : src[i % MAX_N];
+        fp8_cpu_kernels_scalar.encode_f32(bwant + 1, bsrc, big, p, FP8_SATFINITE);
+        simd->encode_f32(bgot + 1, bsrc, big, p, FP8_SATFINITE);
+        ck_assert_msg(memcmp(bgot + 1, bwant + 1, big) == 0, "%s encode_f32, streaming", name);
+        fp8_cpu_kernels_scalar.decode_f32(bf_want + 1, bgot + 1, big / 4, p);
+        simd->decode_f32(bf_got + 1, bgot + 1, big / 4, p);
+        ck_assert_msg(memcmp(bf_got + 1, bf_want + 1, big / 4 * 4) == 0, "%s decode_f32, streaming", name);
+        free(bsrc), free(bf_want), free(bf_got), free(bwant), free(bgot);
+    }
 }
 END_TEST
 
@@ -461,15 +542,22 @@ START_TEST(dispatch)
     const fp8_cpu_isa supported = fp8_cpu_isa_supported();
     ck_assert_int_eq(fp8_cpu_set_max_isa(FP8_CPU_ISA_SCALAR), FP8_OK);
     ck_assert_int_eq(fp8_cpu_isa_active(), FP8_CPU_ISA_SCALAR);
-    ck_assert_int_eq(fp8_cpu_set_max_isa(FP8_CPU_ISA_AVX2), FP8_OK);
+    for (int cap = FP8_TEST_FIRST_SIMD; cap <= FP8_TEST_LAST_SIMD; cap++) { /* min(cap, supported) */
+        ck_assert_int_eq(fp8_cpu_set_max_isa((fp8_cpu_isa)cap), FP8_OK);
+        ck_assert_int_eq(fp8_cpu_isa_active(), (int)supported < cap ? (int)supported : cap);
+    }
     ck_assert_int_eq(fp8_cpu_isa_active(), supported);
     ck_assert_int_eq(fp8_cpu_set_max_isa((fp8_cpu_isa)7), FP8_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(fp8_cpu_isa_active(), supported);
     fp8_cpu_isa isa;
     ck_assert_int_eq(fp8_cpu_isa_from_name("AVX2", &isa), FP8_OK);
     ck_assert_int_eq(isa, FP8_CPU_ISA_AVX2);
+    ck_assert_int_eq(fp8_cpu_isa_from_name("avx512", &isa), FP8_OK);
+    ck_assert_int_eq(isa, FP8_CPU_ISA_AVX512);
     ck_assert_int_eq(fp8_cpu_isa_from_name("sse9", &isa), FP8_ERR_INVALID_ARGUMENT);
     ck_assert_str_eq(fp8_cpu_isa_name(FP8_CPU_ISA_SCALAR), "scalar");
+    ck_assert_str_eq(fp8_cpu_isa_name(FP8_CPU_ISA_AVX512), "avx512");
+    ck_assert_ptr_null(fp8_cpu_isa_name((fp8_cpu_isa)3));
     /* the public array API gives the same bytes on every path */
     enum { N = 1000 };
     float src[N];
@@ -477,9 +565,13 @@ START_TEST(dispatch)
     for (int i = 0; i < N; i++) src[i] = (float)(i - 500) * 0.37f;
     fp8_cpu_set_max_isa(FP8_CPU_ISA_SCALAR);
     ck_assert(fp8_encode_f32(a, src, N, FP8_E4M3, FP8_SATFINITE) == FP8_OK);
-    fp8_cpu_set_max_isa(FP8_CPU_ISA_AVX2);
-    ck_assert(fp8_encode_f32(b, src, N, FP8_E4M3, FP8_SATFINITE) == FP8_OK);
-    ck_assert(memcmp(a, b, N) == 0);
+    for (int cap = FP8_TEST_FIRST_SIMD; cap <= FP8_TEST_LAST_SIMD; cap++) {
+        if (!test_isa_runs(cap)) continue;
+        fp8_cpu_set_max_isa((fp8_cpu_isa)cap);
+        ck_assert(fp8_encode_f32(b, src, N, FP8_E4M3, FP8_SATFINITE) == FP8_OK);
+        ck_assert_msg(memcmp(a, b, N) == 0, "%s", fp8_cpu_isa_name((fp8_cpu_isa)cap));
+    }
+    test_isa_reset();
 }
 END_TEST
 
@@ -502,6 +594,10 @@ static Suite *convert_suite(void)
     tc = tcase_create("stochastic_rounding");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, stochastic_rounding, 0, NFORMATS);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("simd_lengths_and_classes");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, simd_lengths_and_classes, 0, NFORMATS);
     suite_add_tcase(s, tc);
     tc = tcase_create("bad_arguments");
     tcase_add_test(tc, bad_arguments);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fp8.h"
+#include "support/isa.h"
 #include "support/reference.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
@@ -131,24 +132,35 @@ START_TEST(matches_reference)
     snprintf(what, sizeof what, "%s %zux%zu mode %zu", fp8_format_name(formats[f]), shapes[shape][0], shapes[shape][1], mode);
     check_against_reference(&cfg, x, rows, cols, ldx, q, ldq, s, what);
 
-    /* the same bytes on the scalar path, on one thread, and from BF16 input holding the same values */
-    fp8_cpu_set_max_isa(FP8_CPU_ISA_SCALAR);
-    fp8_set_num_threads(1);
-    memset(q2, 0, rows * ldq);
-    ck_assert_int_eq(fp8_quantize_f32(&cfg, x, rows, cols, ldx, q2, ldq, s2), FP8_OK);
-    fp8_cpu_set_max_isa(FP8_CPU_ISA_AVX2);
+    /* the same bytes on every CPU path, on one thread, and from BF16 input holding the same values */
+    for (int isa = FP8_CPU_ISA_SCALAR; isa <= FP8_TEST_LAST_SIMD; isa++) {
+        if (isa != FP8_CPU_ISA_SCALAR && !test_isa_runs(isa)) continue;
+        fp8_cpu_set_max_isa((fp8_cpu_isa)isa);
+        fp8_set_num_threads(1);
+        memset(q2, 0, rows * ldq);
+        ck_assert_int_eq(fp8_quantize_f32(&cfg, x, rows, cols, ldx, q2, ldq, s2), FP8_OK);
+        for (size_t r = 0; r < rows; r++)
+            ck_assert_msg(memcmp(q + r * ldq, q2 + r * ldq, cols) == 0, "%s: %s row %zu", what, fp8_cpu_isa_name(isa), r);
+        ck_assert(memcmp(s, s2, ns * sizeof *s) == 0);
+    }
+    test_isa_reset();
     fp8_set_num_threads(0);
-    for (size_t r = 0; r < rows; r++) ck_assert(memcmp(q + r * ldq, q2 + r * ldq, cols) == 0);
-    ck_assert(memcmp(s, s2, ns * sizeof *s) == 0);
     uint16_t *xb = malloc(rows * ldx * sizeof *xb);
     for (size_t i = 0; i < rows * ldx; i++) {
         xb[i] = (uint16_t)(f32_bits(x[i]) >> 16);
         x[i] = f32_from_bits((uint32_t)xb[i] << 16);
     }
     ck_assert_int_eq(fp8_quantize_f32(&cfg, x, rows, cols, ldx, q, ldq, s), FP8_OK);
-    ck_assert_int_eq(fp8_quantize_bf16(&cfg, xb, rows, cols, ldx, q2, ldq, s2), FP8_OK);
-    for (size_t r = 0; r < rows; r++) ck_assert(memcmp(q + r * ldq, q2 + r * ldq, cols) == 0);
-    ck_assert(memcmp(s, s2, ns * sizeof *s) == 0);
+    for (int isa = FP8_CPU_ISA_SCALAR; isa <= FP8_TEST_LAST_SIMD; isa++) {
+        if (isa != FP8_CPU_ISA_SCALAR && !test_isa_runs(isa)) continue;
+        fp8_cpu_set_max_isa((fp8_cpu_isa)isa);
+        ck_assert_int_eq(fp8_quantize_bf16(&cfg, xb, rows, cols, ldx, q2, ldq, s2), FP8_OK);
+        for (size_t r = 0; r < rows; r++)
+            ck_assert_msg(memcmp(q + r * ldq, q2 + r * ldq, cols) == 0, "%s: bf16 %s row %zu", what,
+                          fp8_cpu_isa_name(isa), r);
+        ck_assert(memcmp(s, s2, ns * sizeof *s) == 0);
+    }
+    test_isa_reset();
     free(xb);
     free(x);
     free(q);
@@ -167,22 +179,28 @@ START_TEST(large_paths_agree)
     fp8_quant_config cfg = fp8_quant_config_init(FP8_E4M3, shapes[shape][0], shapes[shape][1]);
     float *x = make_matrix(rows, ld, 77 + shape);
     const size_t ns = fp8_scale_count(rows, cols, cfg.block_rows, cfg.block_cols);
-    uint8_t *q[3];
-    float *s[3];
-    for (int v = 0; v < 3; v++) {
+    /* every path on two threads (scalar: the others' reference), then the best one on one thread */
+    enum { NVARIANTS = FP8_TEST_LAST_SIMD + 2 };
+    uint8_t *q[NVARIANTS] = {NULL};
+    float *s[NVARIANTS] = {NULL};
+    for (int v = 0; v < NVARIANTS; v++) {
+        const int isa = v <= FP8_TEST_LAST_SIMD ? v : (int)fp8_cpu_isa_supported();
+        if (isa != FP8_CPU_ISA_SCALAR && !test_isa_runs(isa)) continue;
         q[v] = malloc(rows * ld);
         s[v] = malloc(ns * sizeof(float));
-        fp8_cpu_set_max_isa(v == 0 ? FP8_CPU_ISA_SCALAR : FP8_CPU_ISA_AVX2);
-        fp8_set_num_threads(v == 2 ? 1 : 2);
+        fp8_cpu_set_max_isa((fp8_cpu_isa)isa);
+        fp8_set_num_threads(v <= FP8_TEST_LAST_SIMD ? 2 : 1);
         ck_assert_int_eq(fp8_quantize_f32(&cfg, x, rows, cols, ld, q[v], ld, s[v]), FP8_OK);
     }
+    test_isa_reset();
     fp8_set_num_threads(0);
-    for (int v = 1; v < 3; v++) {
+    for (int v = 1; v < NVARIANTS; v++) {
+        if (!q[v]) continue;
         ck_assert_msg(memcmp(q[0], q[v], rows * ld) == 0, "variant %d codes differ", v);
         ck_assert(memcmp(s[0], s[v], ns * sizeof(float)) == 0);
     }
-    check_against_reference(&cfg, x, rows, cols, ld, q[1], ld, s[1], "large");
-    for (int v = 0; v < 3; v++) {
+    check_against_reference(&cfg, x, rows, cols, ld, q[NVARIANTS - 1], ld, s[NVARIANTS - 1], "large");
+    for (int v = 0; v < NVARIANTS; v++) {
         free(q[v]);
         free(s[v]);
     }
@@ -311,14 +329,18 @@ START_TEST(dual_orientation)
     for (size_t c = 0; c < cols; c++) ck_assert_msg(memcmp(qt + c * ldqt, qt_ref + c * rows, rows) == 0, "qt row %zu", c);
     ck_assert(memcmp(s, s_ref, ns * 4) == 0 && memcmp(st, st_ref, nst * 4) == 0);
     check_against_reference(&cfg, xt, cols, rows, rows, qt, ldqt, st, "dual transposed");
-    /* the scalar path gives the same bytes */
+    /* every CPU path gives the same bytes */
     uint8_t *q2 = malloc(rows * ldq), *qt2 = malloc(cols * ldqt);
-    fp8_cpu_set_max_isa(FP8_CPU_ISA_SCALAR);
-    ck_assert_int_eq(fp8_quantize_dual_f32(&cfg, x, rows, cols, ldx, q2, ldq, s_ref, qt2, ldqt, st_ref), FP8_ERR_NONFINITE);
-    fp8_cpu_set_max_isa(FP8_CPU_ISA_AVX2);
-    for (size_t r = 0; r < rows; r++) ck_assert(memcmp(q + r * ldq, q2 + r * ldq, cols) == 0);
-    for (size_t c = 0; c < cols; c++) ck_assert(memcmp(qt + c * ldqt, qt2 + c * ldqt, rows) == 0);
-    ck_assert(memcmp(s, s_ref, ns * 4) == 0 && memcmp(st, st_ref, nst * 4) == 0);
+    for (int isa = FP8_CPU_ISA_SCALAR; isa <= FP8_TEST_LAST_SIMD; isa++) {
+        if (isa != FP8_CPU_ISA_SCALAR && !test_isa_runs(isa)) continue;
+        fp8_cpu_set_max_isa((fp8_cpu_isa)isa);
+        ck_assert_int_eq(fp8_quantize_dual_f32(&cfg, x, rows, cols, ldx, q2, ldq, s_ref, qt2, ldqt, st_ref),
+                         FP8_ERR_NONFINITE);
+        for (size_t r = 0; r < rows; r++) ck_assert_msg(memcmp(q + r * ldq, q2 + r * ldq, cols) == 0, "%s", fp8_cpu_isa_name(isa));
+        for (size_t c = 0; c < cols; c++) ck_assert_msg(memcmp(qt + c * ldqt, qt2 + c * ldqt, rows) == 0, "%s", fp8_cpu_isa_name(isa));
+        ck_assert(memcmp(s, s_ref, ns * 4) == 0 && memcmp(st, st_ref, nst * 4) == 0);
+    }
+    test_isa_reset();
     free(q2);
     free(qt2);
     /* wrong block shapes */
@@ -351,10 +373,13 @@ START_TEST(stochastic_quantization)
         ck_assert_int_eq(fp8_encode_f32_sr(ref, scaled, cols, FP8_E4M3, FP8_SATFINITE, 99, 1000 + r * cols), FP8_OK);
         ck_assert_msg(memcmp(ref, q + r * cols, cols) == 0, "row %zu", r);
     }
-    fp8_cpu_set_max_isa(FP8_CPU_ISA_SCALAR);
-    ck_assert_int_eq(fp8_quantize_f32_sr(&cfg, x, rows, cols, cols, q2, cols, s, 99, 1000), FP8_OK);
-    fp8_cpu_set_max_isa(FP8_CPU_ISA_AVX2);
-    ck_assert(memcmp(q, q2, rows * cols) == 0);
+    for (int isa = FP8_CPU_ISA_SCALAR; isa <= FP8_TEST_LAST_SIMD; isa++) {
+        if (isa != FP8_CPU_ISA_SCALAR && !test_isa_runs(isa)) continue;
+        fp8_cpu_set_max_isa((fp8_cpu_isa)isa);
+        ck_assert_int_eq(fp8_quantize_f32_sr(&cfg, x, rows, cols, cols, q2, cols, s, 99, 1000), FP8_OK);
+        ck_assert_msg(memcmp(q, q2, rows * cols) == 0, "%s", fp8_cpu_isa_name(isa));
+    }
+    test_isa_reset();
     free(x); free(q); free(q2); free(ref);
 }
 END_TEST
@@ -580,9 +605,9 @@ START_TEST(scale_count)
 }
 END_TEST
 
-/* One fused pass of x (rows x cols, ldx) against two separate quantizations, of x and of x^T, and
- * the scalar kernels against the active ones; returns the status of the fused pass. Output rows
- * are ld apart with a gap, so that writes past a row's end would show. */
+/* The fused pass of x (rows x cols, ldx) on every CPU path against two separate quantizations, of
+ * x and of x^T; returns the status of the fused pass. Output rows are ld apart with a gap, so that
+ * writes past a row's end would show. */
 static fp8_status check_dual(const fp8_quant_config *cfg, const float *x, size_t rows, size_t cols, size_t ldx,
                              size_t align, const char *what)
 {
@@ -591,44 +616,50 @@ static fp8_status check_dual(const fp8_quant_config *cfg, const float *x, size_t
     float *xt = malloc(cols * rows * sizeof *xt);
     for (size_t r = 0; r < rows; r++)
         for (size_t c = 0; c < cols; c++) xt[c * rows + r] = x[r * ldx + c];
-    uint8_t *q[2], *qt[2], *q_ref = malloc(rows * cols), *qt_ref = malloc(cols * rows);
-    float *s[2], *st[2], *s_ref = malloc(ns * 4), *st_ref = malloc(nst * 4);
-    fp8_status st_dual[2];
-    for (int isa = 0; isa < 2; isa++) { /* 0 active, 1 scalar; aligned buffers, so large ones stream */
+    enum { NPATHS = FP8_TEST_LAST_SIMD + 1 };
+    uint8_t *q[NPATHS], *qt[NPATHS], *q_ref = malloc(rows * cols), *qt_ref = malloc(cols * rows);
+    float *s[NPATHS], *st[NPATHS], *s_ref = malloc(ns * 4), *st_ref = malloc(nst * 4);
+    fp8_status st_dual[NPATHS];
+    bool ran[NPATHS];
+    for (int isa = 0; isa < NPATHS; isa++) { /* aligned buffers, so large ones stream */
+        ran[isa] = isa == FP8_CPU_ISA_SCALAR || test_isa_runs(isa);
+        if (!ran[isa]) continue;
         q[isa] = aligned_alloc(64, (rows * ldq + 63) & ~(size_t)63);
         qt[isa] = aligned_alloc(64, (cols * ldqt + 63) & ~(size_t)63);
         memset(q[isa], 0xA5, rows * ldq);
         memset(qt[isa], 0xA5, cols * ldqt);
         s[isa] = malloc(ns * 4);
         st[isa] = malloc(nst * 4);
-        if (isa == 1) fp8_cpu_set_max_isa(FP8_CPU_ISA_SCALAR);
+        fp8_cpu_set_max_isa((fp8_cpu_isa)isa);
         st_dual[isa] = fp8_quantize_dual_f32(cfg, x, rows, cols, ldx, q[isa], ldq, s[isa], qt[isa], ldqt, st[isa]);
-        fp8_cpu_set_max_isa(FP8_CPU_ISA_AVX2);
     }
+    test_isa_reset();
     const fp8_status st_rows = fp8_quantize_f32(cfg, x, rows, cols, ldx, q_ref, cols, s_ref);
     const fp8_status st_cols = fp8_quantize_f32(cfg, xt, cols, rows, rows, qt_ref, rows, st_ref);
-    ck_assert_msg(st_dual[0] == st_rows && st_cols == st_rows && st_dual[1] == st_rows, "%s: status", what);
-    for (int isa = 0; isa < 2; isa++) {
+    ck_assert_msg(st_cols == st_rows, "%s: status", what);
+    for (int isa = 0; isa < NPATHS; isa++) {
+        if (!ran[isa]) continue;
+        ck_assert_msg(st_dual[isa] == st_rows, "%s, %s: status", what, fp8_cpu_isa_name(isa));
         /* the first difference, if any (ck_assert per element would be slow) */
         for (size_t r = 0; r < rows; r++)
             for (size_t c = 0; c < ldq; c++) {
                 const int want = c < cols ? q_ref[r * cols + c] : 0xA5;
                 if (q[isa][r * ldq + c] != want)
-                    ck_abort_msg("%s, %s: q(%zu,%zu) = 0x%02x, want 0x%02x (x %a)", what, isa ? "scalar" : "active", r,
+                    ck_abort_msg("%s, %s: q(%zu,%zu) = 0x%02x, want 0x%02x (x %a)", what, fp8_cpu_isa_name(isa), r,
                                  c, q[isa][r * ldq + c], want, c < cols ? (double)x[r * ldx + c] : 0.0);
             }
         for (size_t c = 0; c < cols; c++)
             for (size_t r = 0; r < ldqt; r++) {
                 const int want = r < rows ? qt_ref[c * rows + r] : 0xA5;
                 if (qt[isa][c * ldqt + r] != want)
-                    ck_abort_msg("%s, %s: qt(%zu,%zu) = 0x%02x, want 0x%02x (x %a)", what, isa ? "scalar" : "active", c,
+                    ck_abort_msg("%s, %s: qt(%zu,%zu) = 0x%02x, want 0x%02x (x %a)", what, fp8_cpu_isa_name(isa), c,
                                  r, qt[isa][c * ldqt + r], want, r < rows ? (double)x[r * ldx + c] : 0.0);
             }
         ck_assert_msg(memcmp(s[isa], s_ref, ns * 4) == 0 && memcmp(st[isa], st_ref, nst * 4) == 0, "%s: scales", what);
         free(q[isa]), free(qt[isa]), free(s[isa]), free(st[isa]);
     }
     free(xt), free(q_ref), free(qt_ref), free(s_ref), free(st_ref);
-    return st_dual[0];
+    return st_dual[FP8_CPU_ISA_SCALAR];
 }
 
 /* Every format, saturation and tile width (whole vectors, not, wider than the matrix), partial tiles

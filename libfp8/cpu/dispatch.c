@@ -1,9 +1,11 @@
 /* libfp8: choosing the CPU kernels, once.
  *
  * Probe order (as xxHash's x86 dispatcher): CPUID.1 for OSXSAVE, AVX, FMA
- * and F16C; XGETBV(0) for the OS saving XMM and YMM state; CPUID.7 for AVX2.
- * Without the XGETBV check a CPU that supports AVX under an OS that does not
- * save YMM registers would crash. Compiled with baseline flags only. */
+ * and F16C; XGETBV(0) for the OS saving XMM and YMM state; CPUID.7 for AVX2;
+ * then for AVX-512 CPUID.7 for F, BW, DQ and VL, and XGETBV(0) again for the
+ * opmask and ZMM state. Without the XGETBV checks a CPU that supports AVX or
+ * AVX-512 under an OS that does not save those registers would crash.
+ * Compiled with baseline flags only. */
 #include <ctype.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,15 +24,22 @@ static uint64_t read_xcr0(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
+/* XCR0 bits: 1 XMM, 2 YMM, 5 opmask, 6 upper halves of ZMM0-15, 7 ZMM16-31 */
+#define XCR0_AVX_STATE 0x06u
+#define XCR0_AVX512_STATE 0xE6u
+
 static fp8_cpu_isa probe_isa(void)
 {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return FP8_CPU_ISA_SCALAR;
     const unsigned need1 = bit_OSXSAVE | bit_AVX | bit_FMA | bit_F16C;
     if ((c & need1) != need1) return FP8_CPU_ISA_SCALAR;
-    if ((read_xcr0() & 0x6u) != 0x6u) return FP8_CPU_ISA_SCALAR; /* XMM and YMM state */
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return FP8_CPU_ISA_SCALAR;
-    return (b & bit_AVX2) ? FP8_CPU_ISA_AVX2 : FP8_CPU_ISA_SCALAR;
+    const uint64_t xcr0 = read_xcr0();
+    if ((xcr0 & XCR0_AVX_STATE) != XCR0_AVX_STATE) return FP8_CPU_ISA_SCALAR;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & bit_AVX2)) return FP8_CPU_ISA_SCALAR;
+    const unsigned need7 = bit_AVX512F | bit_AVX512BW | bit_AVX512DQ | bit_AVX512VL;
+    if ((b & need7) != need7 || (xcr0 & XCR0_AVX512_STATE) != XCR0_AVX512_STATE) return FP8_CPU_ISA_AVX2;
+    return FP8_CPU_ISA_AVX512;
 }
 #else
 static fp8_cpu_isa probe_isa(void) { return FP8_CPU_ISA_SCALAR; }
@@ -40,6 +49,7 @@ static const fp8_cpu_kernels *kernels_for(fp8_cpu_isa isa)
 {
 #if defined(FP8_HAVE_AVX2_KERNELS)
     if (isa == FP8_CPU_ISA_AVX2) return &fp8_cpu_kernels_avx2;
+    if (isa == FP8_CPU_ISA_AVX512) return &fp8_cpu_kernels_avx512;
 #endif
     (void)isa;
     return &fp8_cpu_kernels_scalar;
@@ -85,7 +95,7 @@ static const fp8_cpu_kernels *initial_kernels(void)
     const fp8_cpu_kernels *expected = NULL, *chosen = kernels_for(isa);
     if (atomic_compare_exchange_strong(&active_kernels, &expected, chosen)) {
         if (verbose()) {
-            if (rejected) fprintf(stderr, "libfp8: ignoring FP8_MAX_CPU_ISA=%s (expected scalar or avx2)\n", env);
+            if (rejected) fprintf(stderr, "libfp8: ignoring FP8_MAX_CPU_ISA=%s (expected scalar, avx2 or avx512)\n", env);
             fprintf(stderr, "libfp8: CPU path %s (supported: %s)\n", fp8_cpu_isa_name(chosen->isa),
                     fp8_cpu_isa_name(supported_isa()));
         }
@@ -117,6 +127,7 @@ const char *fp8_cpu_isa_name(fp8_cpu_isa isa)
     switch (isa) {
     case FP8_CPU_ISA_SCALAR: return "scalar";
     case FP8_CPU_ISA_AVX2: return "avx2";
+    case FP8_CPU_ISA_AVX512: return "avx512";
     }
     return NULL;
 }
@@ -124,7 +135,7 @@ const char *fp8_cpu_isa_name(fp8_cpu_isa isa)
 fp8_status fp8_cpu_isa_from_name(const char *name, fp8_cpu_isa *isa)
 {
     FP8_RETURN_IF(name == NULL || isa == NULL, FP8_ERR_INVALID_ARGUMENT);
-    for (int i = FP8_CPU_ISA_SCALAR; i <= FP8_CPU_ISA_AVX2; i++) {
+    for (int i = FP8_CPU_ISA_SCALAR; i <= FP8_CPU_ISA_AVX512; i++) {
         if (strcasecmp(name, fp8_cpu_isa_name((fp8_cpu_isa)i)) == 0) {
             *isa = (fp8_cpu_isa)i;
             return FP8_OK;

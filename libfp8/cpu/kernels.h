@@ -77,6 +77,7 @@ typedef struct fp8_cpu_kernels {
 extern const fp8_cpu_kernels fp8_cpu_kernels_scalar;
 #if defined(FP8_HAVE_AVX2_KERNELS)
 extern const fp8_cpu_kernels fp8_cpu_kernels_avx2;
+extern const fp8_cpu_kernels fp8_cpu_kernels_avx512;
 #endif
 
 /* The kernels of the active ISA (see fp8/cpu.h). */
@@ -107,5 +108,28 @@ void fp8_scalar_dual_encode_f32(const fp8_dual_tile *t, const float *row_scale, 
                                 const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,
                                 bool stream);
 void fp8_scalar_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
+
+#if defined(FP8_HAVE_AVX2_KERNELS)
+/* The AVX2 kernels that the AVX-512 table falls back on, by name. */
+void fp8_avx2_encode_f32_sr(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p,
+                            fp8_saturation sat, uint64_t seed, uint64_t offset);
+void fp8_avx2_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
+                                const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes);
+void fp8_avx2_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
+                                 const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes);
+void fp8_avx2_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
+                                   fp8_saturation sat, uint64_t seed, uint64_t first_index);
+void fp8_avx2_amax_f32(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
+void fp8_avx2_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
+void fp8_avx2_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
+/* dual_encode_f32 around an ISA's row encoder, which writes the tile's q rows and its column-wise
+ * codes to by_col (h rows of w codes, ld apart, 64-byte aligned); this transposes them into qt. */
+typedef void (*fp8_dual_rows_fn)(const fp8_dual_tile *t, uint8_t *by_col, size_t ld, const float *row_scale,
+                                 const float *col_scale, const fp8_format_params *p, fp8_saturation sat, bool stream,
+                                 size_t prefetch_bytes);
+void fp8_avx2_dual_encode_with(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
+                               const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,
+                               bool stream, fp8_dual_rows_fn encode_rows);
+#endif
 
 #endif /* FP8_CPU_KERNELS_H */

@@ -253,7 +253,7 @@ static void run_slab(const gemm_job *j, size_t c)
 static const fp8_gemm_kernels *active_gemm_kernels(void)
 {
 #if defined(FP8_HAVE_AVX2_KERNELS)
-    if (fp8_cpu_isa_active() == FP8_CPU_ISA_AVX2) return &fp8_gemm_kernels_avx2;
+    if (fp8_cpu_isa_active() >= FP8_CPU_ISA_AVX2) return &fp8_gemm_kernels_avx2; /* AVX-512 too: no GEMM kernel of its own */
 #endif
     return &fp8_gemm_kernels_scalar;
 }

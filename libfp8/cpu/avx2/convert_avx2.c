@@ -20,23 +20,19 @@
 #include "convert/reference.h"
 #include "cpu/kernels.h"
 
-#define FP8_INLINE static inline __attribute__((always_inline))
-
-/* Destinations this large bypass the caches with non-temporal stores, as
- * memcpy does: the output will not be read back before it is evicted, and a
- * normal store would first read every line it writes. */
-#define FP8_STREAM_MIN_BYTES ((size_t)8 << 20)
-
-#ifndef FP8_PREFETCH_BYTES
-#define FP8_PREFETCH_BYTES 4096
-#endif
-
-/* Elements to convert in scalar code before dst is 32-byte aligned for streaming. */
-static size_t stream_head(const void *dst, size_t elem_size, size_t n)
-{
-    const size_t head = ((size_t)-(uintptr_t)dst & 31u) / elem_size;
-    return head < n ? head : n;
-}
+/* The vocabulary of cpu/simd_convert.h at this width. */
+#define FP8_VI __m256i
+#define FP8_VF __m256
+#define FP8_V(op) _mm256_##op
+#define FP8_V_AND _mm256_and_si256
+#define FP8_V_OR _mm256_or_si256
+#define FP8_V_AS_F _mm256_castsi256_ps
+#define FP8_V_AS_I _mm256_castps_si256
+#define FP8_VMASK __m256i
+#define FP8_V_GT _mm256_cmpgt_epi32
+#define FP8_V_EQ _mm256_cmpeq_epi32
+#define FP8_V_SELECT(m, a, b) _mm256_blendv_ps(a, b, _mm256_castsi256_ps(m))
+#include "cpu/simd_convert.h"
 
 FP8_INLINE void store256(void *dst, __m256i v, bool stream)
 {
@@ -46,63 +42,12 @@ FP8_INLINE void store256(void *dst, __m256i v, bool stream)
         _mm256_storeu_si256((__m256i *)dst, v);
 }
 
-/* Calls body(&params_of_format, args...) with the format's parameters as constants. */
-#define FP8_SPECIALIZE(p, body, ...)                                                                   \
-    switch ((p)->format) {                                                                             \
-    case FP8_E4M3: body(&fp8_format_params_table[FP8_E4M3], __VA_ARGS__); break;                       \
-    case FP8_E5M2: body(&fp8_format_params_table[FP8_E5M2], __VA_ARGS__); break;                       \
-    case FP8_E4M3FNUZ: body(&fp8_format_params_table[FP8_E4M3FNUZ], __VA_ARGS__); break;               \
-    case FP8_E5M2FNUZ: body(&fp8_format_params_table[FP8_E5M2FNUZ], __VA_ARGS__); break;               \
-    }
-
-/* ---- encoding, round to nearest even ---------------------------------------------------------
- *
- * normal (|x| >= 2^min_exp): integer rounding of the FP32 bits a = |x|,
- *     | 0 | EEEEEEEE | MMM MMMMMMMMMMMMMMMMMMMM |   shift = 23 - mantissa_bits
- *     code = (a + (2^(shift-1) - 1) + odd - ((127 - bias) << 23)) >> shift,  odd = (a >> shift) & 1
- *   a carry out of the mantissa steps the exponent; the rebias folds into the constant.
- * subnormal: the FP32 add |x| + 2^(min_exp - mantissa_bits + 23) lands where one unit in the
- *   last place is the FP8 subnormal step, so the hardware rounds |x| to it (ties to even), and
- *   bits(sum) - bits(magic) is the code (2^mantissa_bits when it rounds up to the smallest normal).
- * overflow: min(code, max_code) saturates; min(code, max_code + 1) gives the NaN or infinity.
- * NaN input: the format's NaN, without sign. FNUZ: no negative zero. */
-typedef struct nearest_consts {
-    __m256i round, magic_bits, min_normal_bits, clamp;
-    __m256 magic;
-} nearest_consts;
-
-FP8_INLINE nearest_consts nearest_consts_of(const fp8_format_params *p, fp8_saturation sat)
-{
-    const int shift = 23 - (int)p->mantissa_bits;
-    const int magic_exp = p->min_exp - (int)p->mantissa_bits + 23;
-    return (nearest_consts){
-        .round = _mm256_set1_epi32((1 << (shift - 1)) - 1 - ((127 - p->bias) << 23)),
-        .magic_bits = _mm256_set1_epi32((127 + magic_exp) << 23),
-        .magic = _mm256_castsi256_ps(_mm256_set1_epi32((127 + magic_exp) << 23)),
-        .min_normal_bits = _mm256_set1_epi32((127 + p->min_exp) << 23),
-        .clamp = _mm256_set1_epi32((int)p->max_code + (sat == FP8_SATFINITE ? 0 : 1)),
-    };
-}
-
-/* The magnitude code of |x| (FP32 bits a, not NaN), before saturation: below 2^15. Both paths
- * without a select: the normal path, with an arithmetic shift, gives at most the subnormal code
- * below 2^min_exp (a rounded pseudo-code with a zero exponent field in [2^(min_exp-1), 2^min_exp),
- * negative further down); the subnormal path, of min(a, 2^min_exp), gives 2^mantissa_bits, the
- * smallest normal code, from there up. The larger of the two is the code. */
-FP8_INLINE __m256i magnitude8_nearest(__m256i a, const fp8_format_params *p, const nearest_consts *k)
-{
-    const int shift = 23 - (int)p->mantissa_bits;
-    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(a, shift), _mm256_set1_epi32(1));
-    const __m256i normal = _mm256_srai_epi32(_mm256_add_epi32(_mm256_add_epi32(a, k->round), odd), shift);
-    const __m256 low = _mm256_castsi256_ps(_mm256_min_epi32(a, k->min_normal_bits));
-    const __m256i subnormal = _mm256_sub_epi32(_mm256_castps_si256(_mm256_add_ps(low, k->magic)), k->magic_bits);
-    return _mm256_max_epi32(normal, subnormal);
-}
+/* ---- encoding, round to nearest even (cpu/simd_convert.h) ------------------------------------ */
 
 FP8_INLINE __m256i encode8_nearest(__m256i bits, const fp8_format_params *p, const nearest_consts *k)
 {
     const __m256i a = _mm256_and_si256(bits, _mm256_set1_epi32(0x7FFFFFFF));
-    const __m256i mag = _mm256_min_epi32(magnitude8_nearest(a, p, k), k->clamp);
+    const __m256i mag = _mm256_min_epi32(magnitude_nearest(a, p, k), k->clamp);
     __m256i sign = _mm256_and_si256(_mm256_srli_epi32(bits, 24), _mm256_set1_epi32(0x80));
     if (p->fnuz) sign = _mm256_andnot_si256(_mm256_cmpeq_epi32(mag, _mm256_setzero_si256()), sign);
     const __m256i nan = _mm256_cmpgt_epi32(a, _mm256_set1_epi32(0x7F800000));
@@ -173,7 +118,7 @@ FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, 
     static void name(uint8_t *dst, const src_type *src, size_t n, const fp8_format_params *p, fp8_saturation sat) \
     {                                                                                                         \
         const bool stream = n >= FP8_STREAM_MIN_BYTES;                                                        \
-        const size_t head = stream ? stream_head(dst, 1, n) : 0;                                              \
+        const size_t head = stream ? stream_head(dst, 1, n, 32) : 0;                                              \
         scalar_kernel(dst, src, head, p, sat);                                                                \
         size_t done = 0;                                                                                      \
         if (stream)                                                                                           \
@@ -198,7 +143,7 @@ FP8_DEFINE_AVX2_ENCODE(avx2_encode_bf16, uint16_t, load8_bf16, fp8_scalar_encode
 /* Quantization's encode: short rows, so no streaming stores. Groups that are
  * not a multiple of 8 wide (odd block shapes) take the scalar kernel. */
 #define FP8_DEFINE_AVX2_SCALED_ENCODE(name, src_type, load8, scalar_kernel)                                 \
-    static void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,       \
+    void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,       \
                      const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes)                 \
     {                                                                                                       \
         size_t done = 0;                                                                                    \
@@ -217,8 +162,8 @@ FP8_DEFINE_AVX2_ENCODE(avx2_encode_bf16, uint16_t, load8_bf16, fp8_scalar_encode
                 scalar_kernel(q + i, x + i, 1, scale + i / scale_group, 1, p, sat, 0);                      \
     }
 
-FP8_DEFINE_AVX2_SCALED_ENCODE(avx2_scaled_encode_f32, float, load8_f32, fp8_scalar_scaled_encode_f32)
-FP8_DEFINE_AVX2_SCALED_ENCODE(avx2_scaled_encode_bf16, uint16_t, load8_bf16, fp8_scalar_scaled_encode_bf16)
+FP8_DEFINE_AVX2_SCALED_ENCODE(fp8_avx2_scaled_encode_f32, float, load8_f32, fp8_scalar_scaled_encode_f32)
+FP8_DEFINE_AVX2_SCALED_ENCODE(fp8_avx2_scaled_encode_bf16, uint16_t, load8_bf16, fp8_scalar_scaled_encode_bf16)
 
 /* ---- encoding, stochastic rounding -----------------------------------------------------------
  * fp8_round_magnitude() in 32-bit lanes, integers only: frac32 = floor(frac * 2^32) is exact for
@@ -309,46 +254,23 @@ FP8_INLINE void stochastic_loop(uint8_t *dst, const float *src, size_t n, const 
     }
 }
 
-static void avx2_encode_f32_sr(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p,
+void fp8_avx2_encode_f32_sr(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p,
                                fp8_saturation sat, uint64_t seed, uint64_t offset)
 {
     stochastic_loop(dst, src, n, p, sat, seed, offset, false, 1.0f);
 }
 
-static void avx2_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
+void fp8_avx2_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
                                       fp8_saturation sat, uint64_t seed, uint64_t first_index)
 {
     stochastic_loop(q, x, n, p, sat, seed, first_index, true, scale);
 }
 
-/* ---- decoding ----------------------------------------------------------------------------------
- * No FP32 subnormal ever enters an arithmetic instruction (they take a slow microcode path):
- *   normal:    | S | E..E | M..M |  ->  (mag << (23 - mbits)) + ((127 - bias) << 23), in integers;
- *   subnormal: m * 2^(min_exp - mbits) = (1.m * 2^min_exp) - 2^min_exp, an exact subtraction of
- *              two normals (the mantissa m placed under the exponent of 2^min_exp).
- * Then the sign, and the specials. */
+/* ---- decoding (cpu/simd_convert.h) ------------------------------------------------------------- */
+
 FP8_INLINE __m256 decode8_f32(const fp8_format_params *p, const uint8_t *src)
 {
-    const int shift = 23 - (int)p->mantissa_bits;
-    const __m256i c = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)src));
-    const __m256i mag = _mm256_and_si256(c, _mm256_set1_epi32(0x7F));
-    const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(c, _mm256_set1_epi32(0x80)), 24);
-    const __m256i placed = _mm256_slli_epi32(mag, shift);
-    const __m256i normal = _mm256_add_epi32(placed, _mm256_set1_epi32((127 - p->bias) << 23));
-    const __m256 low = _mm256_castsi256_ps(_mm256_set1_epi32((127 + p->min_exp) << 23)); /* 2^min_exp */
-    const __m256 subnormal = _mm256_sub_ps(_mm256_or_ps(_mm256_castsi256_ps(placed), low), low);
-    const __m256i is_sub = _mm256_cmpgt_epi32(_mm256_set1_epi32(1 << p->mantissa_bits), mag);
-    __m256 f = _mm256_blendv_ps(_mm256_castsi256_ps(normal), subnormal, _mm256_castsi256_ps(is_sub));
-    f = _mm256_or_ps(f, _mm256_castsi256_ps(sign));
-    const __m256 nan = _mm256_castsi256_ps(_mm256_set1_epi32((int)FP8_F32_CANONICAL_NAN));
-    if (p->fnuz) return _mm256_blendv_ps(f, nan, _mm256_castsi256_ps(_mm256_cmpeq_epi32(c, _mm256_set1_epi32(0x80))));
-    if (p->infinity_mag <= 0x7F) {
-        const __m256i is_inf = _mm256_cmpeq_epi32(mag, _mm256_set1_epi32((int)p->infinity_mag));
-        const __m256i inf = _mm256_or_si256(sign, _mm256_set1_epi32(0x7F800000));
-        f = _mm256_blendv_ps(f, _mm256_castsi256_ps(inf), _mm256_castsi256_ps(is_inf));
-    }
-    const int last_value = (int)p->first_special_mag - 1 + (p->infinity_mag <= 0x7F);
-    return _mm256_blendv_ps(f, nan, _mm256_castsi256_ps(_mm256_cmpgt_epi32(mag, _mm256_set1_epi32(last_value))));
+    return decode_codes(p, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)src)));
 }
 
 /* Two vectors of 32-bit values (each < 2^16) -> sixteen uint16 in order. */
@@ -399,7 +321,7 @@ FP8_INLINE size_t decode_bf16_body(const fp8_format_params *p, uint16_t *dst, co
     static void name(dst_type *dst, const uint8_t *src, size_t n, const fp8_format_params *p)     \
     {                                                                                             \
         const bool stream = n * sizeof *dst >= FP8_STREAM_MIN_BYTES;                              \
-        const size_t head = stream ? stream_head(dst, sizeof *dst, n) : 0;                        \
+        const size_t head = stream ? stream_head(dst, sizeof *dst, n, 32) : 0;                        \
         scalar_kernel(dst, src, head, p);                                                         \
         size_t done = 0;                                                                          \
         if (stream)                                                                               \
@@ -480,7 +402,7 @@ FP8_INLINE void amax_body(const unsigned char *src, size_t elem_size, size_t n, 
 
 /* The scalar tail continues where the vector body stopped, in the same group. */
 #define FP8_DEFINE_AVX2_AMAX(name, src_type, elem_size, load8, scalar_kernel)                                  \
-    static void name(const src_type *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite)             \
+    void name(const src_type *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite)             \
     {                                                                                                        \
         size_t done;                                                                                         \
         amax_body((const unsigned char *)x, elem_size, n, group, load8, amax, nonfinite, &done);              \
@@ -493,8 +415,8 @@ FP8_INLINE void amax_body(const unsigned char *src, size_t elem_size, size_t n, 
         }                                                                                                    \
     }
 
-FP8_DEFINE_AVX2_AMAX(avx2_amax_f32, float, 4, load8_f32, fp8_scalar_amax_f32)
-FP8_DEFINE_AVX2_AMAX(avx2_amax_bf16, uint16_t, 2, load8_bf16, fp8_scalar_amax_bf16)
+FP8_DEFINE_AVX2_AMAX(fp8_avx2_amax_f32, float, 4, load8_f32, fp8_scalar_amax_f32)
+FP8_DEFINE_AVX2_AMAX(fp8_avx2_amax_bf16, uint16_t, 2, load8_bf16, fp8_scalar_amax_bf16)
 
 /* ---- the fused dual-orientation pass ---------------------------------------------------------- */
 
@@ -565,8 +487,8 @@ FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile
             for (size_t v = 0; v < 4; v++) {
                 bits[v] = load8_f32(x + i + 8 * v);
                 const __m256 a = _mm256_and_ps(_mm256_castsi256_ps(bits[v]), abs_mask);
-                by_row[v] = magnitude8_nearest(_mm256_castps_si256(_mm256_mul_ps(a, rs)), p, &k);
-                by_column[v] = magnitude8_nearest(
+                by_row[v] = magnitude_nearest(_mm256_castps_si256(_mm256_mul_ps(a, rs)), p, &k);
+                by_column[v] = magnitude_nearest(
                     _mm256_castps_si256(_mm256_mul_ps(a, _mm256_loadu_ps(col_scale + i + 8 * v))), p, &k);
             }
             const __m256i sign = _mm256_and_si256(
@@ -579,8 +501,6 @@ FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile
 }
 
 #define FP8_DUAL_ENCODE_BODY(params, ...) dual_encode_body(params, __VA_ARGS__)
-
-static void avx2_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
 
 /* Rows of n bytes from src to dst, with non-temporal stores where dst is aligned for them. */
 static void copy_rows(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t n, bool stream)
@@ -595,30 +515,48 @@ static void copy_rows(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, 
     }
 }
 
-/* The column-wise codes go to an L1 buffer in the order they are made, then through a byte
- * transpose to a second one, whose rows become qt's rows, written whole (scattered pieces of
- * lines a row apart would be evicted and fetched again before they are complete). */
-static void avx2_dual_encode_f32(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
-                                 const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,
-                                 bool stream)
+/* A tile's dual encode around an ISA's row encoder: a tile with a NaN or infinity (rare) goes to the
+ * scalar kernel; otherwise encode_rows writes q's rows and the column-wise codes, in the order they
+ * are made, to an L1 buffer (h rows of w codes, ld apart, 64-byte aligned), whose byte transpose
+ * goes to a second one, whose rows become qt's rows, written whole (scattered pieces of lines a
+ * row apart would be evicted and fetched again before they are complete). */
+void fp8_avx2_dual_encode_with(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
+                               const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,
+                               bool stream, fp8_dual_rows_fn encode_rows)
 {
-    if (!finite) { /* a NaN or infinity in the tile: rare, the scalar kernel handles every case */
+    if (!finite) {
         fp8_scalar_dual_encode_f32(t, row_scale, col_scale, p, sat, finite, prefetch_bytes, stream);
         return;
     }
-    _Alignas(32) uint8_t by_col[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE];
-    _Alignas(32) uint8_t by_col_t[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE];
-    const size_t w32 = t->w & ~(size_t)31, ld = (t->w + 31) & ~(size_t)31, ld_t = (t->h + 31) & ~(size_t)31;
+    _Alignas(64) uint8_t by_col[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE];
+    _Alignas(64) uint8_t by_col_t[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE];
+    const size_t ld = (t->w + 63) & ~(size_t)63, ld_t = (t->h + 63) & ~(size_t)63;
+    encode_rows(t, by_col, ld, row_scale, col_scale, p, sat, stream, prefetch_bytes);
+    fp8_avx2_transpose_u8(by_col_t, ld_t, by_col, ld, t->h, t->w);
+    copy_rows(t->qt, t->ldqt, by_col_t, ld_t, t->w, t->h, stream);
+    if (stream) _mm_sfence();
+}
+
+/* Whole blocks of 32 columns, then the last columns in scalar code. */
+static void avx2_dual_rows(const fp8_dual_tile *t, uint8_t *by_col, size_t ld, const float *row_scale,
+                           const float *col_scale, const fp8_format_params *p, fp8_saturation sat, bool stream,
+                           size_t prefetch_bytes)
+{
+    const size_t w32 = t->w & ~(size_t)31;
     FP8_SPECIALIZE(p, FP8_DUAL_ENCODE_BODY, t, w32, by_col, ld, row_scale, col_scale, sat, stream, prefetch_bytes)
-    if (w32 < t->w) /* the last columns */
+    if (w32 < t->w)
         for (size_t r = 0; r < t->h; r++) {
             const float *x = t->x + r * t->ldx + w32;
             fp8_scalar_scaled_encode_f32(t->q + r * t->ldq + w32, x, t->w - w32, &row_scale[r], t->w, p, sat, 0);
             fp8_scalar_scaled_encode_f32(by_col + r * ld + w32, x, t->w - w32, col_scale + w32, 1, p, sat, 0);
         }
-    avx2_transpose_u8(by_col_t, ld_t, by_col, ld, t->h, t->w);
-    copy_rows(t->qt, t->ldqt, by_col_t, ld_t, t->w, t->h, stream);
-    if (stream) _mm_sfence();
+}
+
+static void avx2_dual_encode_f32(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
+                                 const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,
+                                 bool stream)
+{
+    fp8_avx2_dual_encode_with(t, row_scale, col_scale, p, sat, finite, prefetch_bytes, stream, avx2_dual_rows);
 }
 
 /* ---- byte transpose, in 8 x 8 tiles ---------------------------------------------------------------
@@ -626,7 +564,7 @@ static void avx2_dual_encode_f32(const fp8_dual_tile *t, const float *row_scale,
  *   unpacklo_epi8(r0, r1)   = r0c0 r1c0 r0c1 r1c1 ... r0c7 r1c7
  *   unpack*_epi16 of two    = r0..r3 of c0, c1, c2, c3 (lo) or c4..c7 (hi)
  *   unpack*_epi32 of those  = r0..r7 of two columns: one 8-byte output row each. */
-static void avx2_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols)
+void fp8_avx2_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols)
 {
     const size_t rows8 = rows & ~(size_t)7, cols8 = cols & ~(size_t)7;
     for (size_t r = 0; r < rows8; r += 8)
@@ -654,17 +592,17 @@ const fp8_cpu_kernels fp8_cpu_kernels_avx2 = {
     .encode_f32 = avx2_encode_f32,
     .encode_f16 = avx2_encode_f16,
     .encode_bf16 = avx2_encode_bf16,
-    .encode_f32_sr = avx2_encode_f32_sr,
+    .encode_f32_sr = fp8_avx2_encode_f32_sr,
     .decode_f32 = avx2_decode_f32,
     .decode_f16 = avx2_decode_f16,
     .decode_bf16 = avx2_decode_bf16,
-    .scaled_encode_f32 = avx2_scaled_encode_f32,
-    .scaled_encode_bf16 = avx2_scaled_encode_bf16,
-    .scaled_encode_f32_sr = avx2_scaled_encode_f32_sr,
+    .scaled_encode_f32 = fp8_avx2_scaled_encode_f32,
+    .scaled_encode_bf16 = fp8_avx2_scaled_encode_bf16,
+    .scaled_encode_f32_sr = fp8_avx2_scaled_encode_f32_sr,
     .scaled_decode_f32 = avx2_scaled_decode_f32,
-    .amax_f32 = avx2_amax_f32,
-    .amax_bf16 = avx2_amax_bf16,
+    .amax_f32 = fp8_avx2_amax_f32,
+    .amax_bf16 = fp8_avx2_amax_bf16,
     .dual_amax_f32 = avx2_dual_amax_f32,
     .dual_encode_f32 = avx2_dual_encode_f32,
-    .transpose_u8 = avx2_transpose_u8,
+    .transpose_u8 = fp8_avx2_transpose_u8,
 };
