@@ -6,8 +6,10 @@
 # tensor-core kernel's speed and its error against the promotion interval.
 #
 # Needs nvcc (CUDA 12.9 or newer), CMake and ninja; no network. The CUDA
-# tests also need Check (pkg-config check); without it the table still runs
-# and the script says the tests were not built. Runs in well under 8 minutes
+# tests also need Check (pkg-config check): the system's, or else a folder
+# made by bench/pack-test-deps.sh on a machine with apt, found as the
+# checkout's .gpu-deps/ or named by FP8_TEST_DEPS. Without either the table
+# still runs and the script says the tests were not built. Runs in well under 8 minutes
 # on an H100/H200-class machine (a hung kernel is stopped after 4 minutes,
 # by ctest's and timeout's limits). A failing test does not stop the table: both
 # are reported, and every log stays in the build directory
@@ -26,6 +28,14 @@ if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
     export PATH="/usr/local/cuda/bin:$PATH"
 fi
 command -v nvcc >/dev/null 2>&1 || { echo "gpu-check: nvcc not found" >&2; exit 1; }
+# Check packed by bench/pack-test-deps.sh, when the system has none
+deps=${FP8_TEST_DEPS:-$root/.gpu-deps}
+if ! pkg-config --exists check 2>/dev/null && [ -d "$deps/usr" ]; then
+    pc=$(dirname "$(find "$deps/usr/lib" -name check.pc | head -n 1)")
+    export PATH="$PATH:$deps/usr/bin" PKG_CONFIG_PATH="$pc${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+    export LD_LIBRARY_PATH="$(dirname "$pc")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "gpu-check: Check from $deps"
+fi
 start=$(date +%s)
 step() { printf '== %s (%ds)\n' "$1" $(($(date +%s) - start)); }
 fail() { echo "gpu-check: $1 (log: $2)" >&2; tail -n 40 "$2" >&2; exit 1; }
