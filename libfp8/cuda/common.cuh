@@ -103,6 +103,20 @@ __device__ inline void store_codes4(uint8_t *q, unsigned count, bool vector, uin
     for (unsigned j = 0; j < count; j++) q[j] = (uint8_t)(codes >> (8 * j));
 }
 
+/* amax = the largest finite |v[j]| bits seen so far (finite values order
+ * like their bits); nonfinite is set by Inf or NaN. */
+__device__ inline void amax_update(const uint32_t v[4], uint32_t &amax, bool &nonfinite)
+{
+#pragma unroll
+    for (unsigned j = 0; j < 4; j++) {
+        const uint32_t a = v[j] & 0x7FFFFFFFu;
+        if (a >= 0x7F800000u)
+            nonfinite = true;
+        else
+            amax = a > amax ? a : amax;
+    }
+}
+
 /* A warp's maximum of an unsigned value and OR of a flag. */
 __device__ inline uint32_t warp_max(uint32_t v) { return __reduce_max_sync(0xFFFFFFFFu, v); }
 

@@ -123,14 +123,7 @@ delayed_quantize_kernel(const float *x, size_t rows, size_t cols, size_t ldx, co
         const unsigned count = cols - c < 4 ? (unsigned)(cols - c) : 4u;
         uint32_t v[4];
         load4<F32Source>(x + r * ldx + c, count, false, v); /* missing elements load as 0 */
-#pragma unroll
-        for (unsigned j = 0; j < 4; j++) {
-            const uint32_t a = v[j] & 0x7FFFFFFFu;
-            if (a >= 0x7F800000u)
-                bad = true;
-            else
-                amax = a > amax ? a : amax;
-        }
+        amax_update(v, amax, bad);
         scale4(v, scale);
         store_codes4(q + r * ldq + c, count, false, encode4(enc, v, 0));
     }

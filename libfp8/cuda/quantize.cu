@@ -60,18 +60,6 @@ struct QuantArgs {
     bool transposed; /* write q^T (q[c * ldq + r]) and scale_inv as [nbc][nbr] */
 };
 
-__device__ inline void amax_update(const uint32_t v[4], uint32_t &amax, bool &nonfinite)
-{
-#pragma unroll
-    for (unsigned j = 0; j < 4; j++) {
-        const uint32_t a = v[j] & 0x7FFFFFFFu;
-        if (a >= 0x7F800000u)
-            nonfinite = true;
-        else
-            amax = a > amax ? a : amax;
-    }
-}
-
 /* One scale block as the group kernel sees it: rows [r0, r0 + h), columns
  * [c0, c0 + w), cut into runs of four along each row. */
 struct BlockView {
@@ -772,6 +760,19 @@ fp8_status launch_whole(const QuantArgs &a, cudaStream_t s)
     return launched("finish_scales_kernel");
 }
 
+/* The large-block passes over the whole matrix: each block's amax into
+ * amax_bits (zeroed before), then encoding with each block's scale from it,
+ * or with fixed_scale when that is > 0. kWhole: one block, the whole matrix. */
+template <typename Src, bool kWhole>
+fp8_status launch_block_passes(const QuantArgs &a, uint32_t *amax_bits, float fixed_scale, cudaStream_t s)
+{
+    const unsigned grid = grid_for(a.g.rows * ceil_div(a.g.cols, 4), kThreads);
+    amax_kernel<Src, kWhole><<<grid, kThreads, 0, s>>>(a, amax_bits);
+    FP8_FORWARD_IF_ERROR(launched("amax_kernel"));
+    encode_blocks_kernel<Src, kWhole><<<grid, kThreads, 0, s>>>(a, fixed_scale);
+    return launched("encode_blocks_kernel");
+}
+
 /* Runs the quantization described by `a` (scale_inv receives the scales). */
 template <typename Src>
 fp8_status run(QuantArgs &a, int *nonfinite, cudaStream_t s)
@@ -785,20 +786,12 @@ fp8_status run(QuantArgs &a, int *nonfinite, cudaStream_t s)
     if (runs_per_block <= 64) return launch_groups<Src, 32, 2>(a, s);
     if (runs_per_block <= kMaxGroupRuns) return launch_groups<Src, kThreads, kMaxGroupRuns / kThreads>(a, s);
 
-    const size_t nscales = a.g.nbr * a.g.nbc, runs = a.g.rows * ceil_div(a.g.cols, 4);
+    const size_t nscales = a.g.nbr * a.g.nbc;
     uint32_t *amax_bits = reinterpret_cast<uint32_t *>(a.scale_inv);
     FP8_CUDA_TRY(cudaMemsetAsync(amax_bits, 0, nscales * sizeof *amax_bits, s));
-    const unsigned grid = grid_for(runs, kThreads);
-    if (nscales == 1) {
-        amax_kernel<Src, true><<<grid, kThreads, 0, s>>>(a, amax_bits);
-        FP8_FORWARD_IF_ERROR(launched("amax_kernel"));
-        encode_blocks_kernel<Src, true><<<grid, kThreads, 0, s>>>(a, 0.0f);
-    } else {
-        amax_kernel<Src, false><<<grid, kThreads, 0, s>>>(a, amax_bits);
-        FP8_FORWARD_IF_ERROR(launched("amax_kernel"));
-        encode_blocks_kernel<Src, false><<<grid, kThreads, 0, s>>>(a, 0.0f);
-    }
-    FP8_FORWARD_IF_ERROR(launched("encode_blocks_kernel"));
+    const fp8_status passes = nscales == 1 ? launch_block_passes<Src, true>(a, amax_bits, 0.0f, s)
+                                           : launch_block_passes<Src, false>(a, amax_bits, 0.0f, s);
+    FP8_FORWARD_IF_ERROR(passes);
     finish_scales_kernel<<<grid_for(nscales, kThreads), kThreads, 0, s>>>(a.scale_inv, nscales, a.rule);
     return launched("finish_scales_kernel");
 }
@@ -852,11 +845,7 @@ fp8_status fp8_cuda_quantize_f32_scaled(const fp8_quant_config *cfg, const float
     uint32_t *amax_bits = reinterpret_cast<uint32_t *>(amax);
     FP8_CUDA_TRY(cudaMemsetAsync(amax_bits, 0, sizeof *amax_bits, s));
     if (rows == 0 || cols == 0) return FP8_OK;
-    const size_t runs = rows * ceil_div(cols, 4);
-    amax_kernel<F32Source, true><<<grid_for(runs, kThreads), kThreads, 0, s>>>(a, amax_bits);
-    FP8_FORWARD_IF_ERROR(launched("amax_kernel"));
-    encode_blocks_kernel<F32Source, true><<<grid_for(runs, kThreads), kThreads, 0, s>>>(a, scale);
-    return launched("encode_blocks_kernel");
+    return launch_block_passes<F32Source, true>(a, amax_bits, scale, s);
 }
 
 fp8_status fp8_cuda_dequantize_f32(const fp8_quant_config *cfg, const uint8_t *q, size_t rows, size_t cols,
