@@ -55,21 +55,26 @@ __device__ inline uint32_t cvt_pair(HardwareCvt cvt, float lo, float hi)
     return d;
 }
 
-/* Four FP32 values (as bits) -> four codes, element j in byte j.
- * first_index is element 0's stochastic-rounding index. maybe_nan = false
- * (the caller saw every value finite) skips the cvt path's NaN fix-up. */
+/* Four FP32 values (as bits) -> four codes, element j in byte j, by the
+ * hardware cvt (e.cvt != CVT_NONE). maybe_nan = false (the caller saw every
+ * value finite) skips the NaN fix-up. */
+__device__ inline uint32_t encode4_cvt(const Encoder &e, const uint32_t v[4], bool maybe_nan)
+{
+    uint32_t codes = cvt_pair(e.cvt, __uint_as_float(v[0]), __uint_as_float(v[1])) |
+                     cvt_pair(e.cvt, __uint_as_float(v[2]), __uint_as_float(v[3])) << 16;
+    if (!maybe_nan) return codes;
+#pragma unroll
+    for (unsigned j = 0; j < 4; j++)
+        if ((v[j] & 0x7FFFFFFFu) > 0x7F800000u) codes = (codes & ~(0xFFu << (8 * j))) | e.p.nan_code << (8 * j);
+    return codes;
+}
+
+/* Four FP32 values (as bits) -> four codes, element j in byte j, by any
+ * encoder. first_index is element 0's stochastic-rounding index. */
 __device__ inline uint32_t encode4(const Encoder &e, const uint32_t v[4], uint64_t first_index, bool maybe_nan = true)
 {
+    if (e.cvt != CVT_NONE) return encode4_cvt(e, v, maybe_nan);
     uint32_t codes = 0;
-    if (e.cvt != CVT_NONE) {
-        codes = cvt_pair(e.cvt, __uint_as_float(v[0]), __uint_as_float(v[1])) |
-                cvt_pair(e.cvt, __uint_as_float(v[2]), __uint_as_float(v[3])) << 16;
-        if (!maybe_nan) return codes;
-#pragma unroll
-        for (unsigned j = 0; j < 4; j++)
-            if ((v[j] & 0x7FFFFFFFu) > 0x7F800000u) codes = (codes & ~(0xFFu << (8 * j))) | e.p.nan_code << (8 * j);
-        return codes;
-    }
     if (e.stochastic) {
         /* one key per 2^32 indices: recompute only when the high half changes */
         const uint32_t hi0 = (uint32_t)(first_index >> 32);

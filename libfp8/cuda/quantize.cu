@@ -28,6 +28,8 @@
  * enqueued. */
 #include <string.h>
 
+#include <type_traits>
+
 #include "cuda/encode.cuh"
 #include "core/shape.h"
 #include "quantize/scale.h"
@@ -169,16 +171,25 @@ __global__ void __launch_bounds__(kThreads) quantize_groups_kernel(QuantArgs a, 
     }
 }
 
-/* ---- the tile kernel: the common block shapes at memory speed ---- */
+/* ---- the tile kernel: the common block shapes at memory speed ----
+ * Memory-bound in principle, the kernel is close to instruction-bound on an
+ * H200 (BF16 input especially: 1.7 elements per byte moved), so the work per
+ * element is kept small: a lane holds 32 consecutive bytes of each row (the
+ * per-row costs: shuffles, the scale, addresses, are spread over 8 FP32 or 16
+ * BF16 elements), a 1 x bc tile's scale is computed by one lane and shuffled
+ * to the others, and with the hardware cvt the kernel carries no software
+ * encoder (a smaller kernel: fewer instruction-cache misses). */
 
 template <typename Src>
 struct Wide {
     static const unsigned kVec = 16 / sizeof(typename Src::T); /* elements per 16-byte load */
-    static const unsigned kSpan = 32 * kVec;                  /* columns a warp covers */
+    static const unsigned kLoads = 2;                         /* loads per lane and row: 32 consecutive bytes */
+    static const unsigned kLane = kLoads * kVec;              /* elements of a row a lane holds */
+    static const unsigned kSpan = 32 * kLane;                 /* columns a warp covers */
 };
 
-/* Up to kVec elements from p (count of them exist; the rest read as 0): one
- * 16-byte load when all exist (the caller checked alignment). */
+/* Up to kVec elements from p (count of them exist, 1 <= count; the rest read
+ * as 0): one 16-byte load when all exist (the caller checked alignment). */
 template <typename Src>
 __device__ inline uint4 load_wide(const typename Src::T *p, unsigned count)
 {
@@ -199,19 +210,40 @@ __device__ inline uint4 load_wide(const typename Src::T *p, unsigned count)
     return make_uint4((uint32_t)half[0], (uint32_t)(half[0] >> 32), (uint32_t)half[1], (uint32_t)(half[1] >> 32));
 }
 
-/* Element j of a 16-byte load, as FP32 bits. */
+/* One lane's kLane consecutive elements of one row, as kLoads 16-byte words. */
 template <typename Src>
-__device__ inline uint32_t wide_element(const uint4 &raw, unsigned j)
+struct Piece {
+    uint4 w[Wide<Src>::kLoads];
+};
+
+/* The count (0 .. kLane) elements of a piece that exist from p; the rest are 0. */
+template <typename Src>
+__device__ inline Piece<Src> load_piece(const typename Src::T *p, unsigned count)
 {
-    const unsigned word = j * (unsigned)sizeof(typename Src::T) / 4;
+    const unsigned kVec = Wide<Src>::kVec;
+    Piece<Src> x;
+#pragma unroll
+    for (unsigned l = 0; l < Wide<Src>::kLoads; l++) {
+        const unsigned have = count <= l * kVec ? 0u : count - l * kVec < kVec ? count - l * kVec : kVec;
+        x.w[l] = have == 0 ? make_uint4(0, 0, 0, 0) : load_wide<Src>(p + l * kVec, have);
+    }
+    return x;
+}
+
+/* Element j of a piece, as FP32 bits. */
+template <typename Src>
+__device__ inline uint32_t piece_element(const Piece<Src> &x, unsigned j)
+{
+    const uint4 &raw = x.w[j / Wide<Src>::kVec];
+    const unsigned e = j % Wide<Src>::kVec, word = e * (unsigned)sizeof(typename Src::T) / 4;
     const uint32_t w = word == 0 ? raw.x : word == 1 ? raw.y : word == 2 ? raw.z : raw.w;
     if constexpr (sizeof(typename Src::T) == 4)
         return w;
     else
-        return Src::bits((typename Src::T)(w >> (16 * (j % 2))));
+        return Src::bits((typename Src::T)(w >> (16 * (e % 2))));
 }
 
-/* The largest finite |x| of a 16-byte load, as FP32 bits; nonfinite is set
+/* The largest finite |x| of a 16-byte word, as FP32 bits; nonfinite is set
  * when it holds Inf or NaN. The common case costs one AND and one MAX per
  * element (two BF16 at a time): the maximum of all |x| bits first, and only
  * when that is Inf or NaN again without them. */
@@ -233,10 +265,27 @@ __device__ inline uint32_t wide_amax(const uint4 &raw, bool &nonfinite)
     nonfinite = true;
     m = 0;
 #pragma unroll
-    for (unsigned j = 0; j < Wide<Src>::kVec; j++) {
-        const uint32_t e = wide_element<Src>(raw, j) & 0x7FFFFFFFu;
-        if (e < 0x7F800000u) m = max(m, e);
+    for (unsigned j = 0; j < 4; j++) {
+        if constexpr (sizeof(typename Src::T) == 4) {
+            const uint32_t e = w[j] & 0x7FFFFFFFu;
+            if (e < 0x7F800000u) m = max(m, e);
+        } else {
+#pragma unroll
+            for (unsigned h = 0; h < 2; h++) {
+                const uint32_t e = Src::bits((typename Src::T)(w[j] >> (16 * h))) & 0x7FFFFFFFu;
+                if (e < 0x7F800000u) m = max(m, e);
+            }
+        }
     }
+    return m;
+}
+
+template <typename Src>
+__device__ inline uint32_t piece_amax(const Piece<Src> &x, bool &nonfinite)
+{
+    uint32_t m = 0;
+#pragma unroll
+    for (unsigned l = 0; l < Wide<Src>::kLoads; l++) m = max(m, wide_amax<Src>(x.w[l], nonfinite));
     return m;
 }
 
@@ -256,8 +305,8 @@ __device__ inline uint32_t lanes_max(uint32_t v)
     }
 }
 
-/* The part of tile `tile` one lane holds: kRows rows from r0 of one 16-byte
- * load each at column c (count elements of it exist, 0 past the right edge).
+/* The part of tile `tile` one lane holds: a piece of each of kRows rows
+ * from r0 at column c (count elements of it exist, 0 past the right edge).
  * A tile is kRows * kWarps rows of one warp span of columns, for a CTA of
  * kWarps warps; tile = rows_group * strips + strip. Constructing it issues
  * the loads; a tile past the last (tile >= tiles) loads nothing. */
@@ -265,20 +314,18 @@ template <typename Src, unsigned kRows, unsigned kWarps>
 struct LaneRows {
     size_t c, r0, rows_group;
     unsigned count;
-    uint4 raw[kRows];
+    Piece<Src> raw[kRows];
 
     __device__ LaneRows(const QuantArgs &a, unsigned strips, unsigned tiles, unsigned tile)
     {
-        const unsigned kVec = Wide<Src>::kVec, lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+        const unsigned kLane = Wide<Src>::kLane, lane = threadIdx.x % 32, warp = threadIdx.x / 32;
         rows_group = tile / strips;
-        c = (size_t)(tile % strips) * Wide<Src>::kSpan + lane * kVec;
+        c = (size_t)(tile % strips) * Wide<Src>::kSpan + lane * kLane;
         r0 = rows_group * (kRows * kWarps) + warp * kRows;
-        count = tile >= tiles || c >= a.g.cols ? 0u : a.g.cols - c < kVec ? (unsigned)(a.g.cols - c) : kVec;
-        const typename Src::T *x = static_cast<const typename Src::T *>(a.x);
+        count = tile >= tiles || c >= a.g.cols ? 0u : a.g.cols - c < kLane ? (unsigned)(a.g.cols - c) : kLane;
+        const typename Src::T *x = static_cast<const typename Src::T *>(a.x) + r0 * a.g.ldx + c;
 #pragma unroll
-        for (unsigned i = 0; i < kRows; i++)
-            raw[i] = r0 + i < a.g.rows && count != 0 ? load_wide<Src>(x + (r0 + i) * a.g.ldx + c, count)
-                                                     : make_uint4(0, 0, 0, 0);
+        for (unsigned i = 0; i < kRows; i++) raw[i] = load_piece<Src>(x + i * a.g.ldx, r0 + i < a.g.rows ? count : 0u);
     }
 };
 
@@ -291,28 +338,62 @@ const unsigned kTileWarps = 8, kTileWarpsTall = 16;
  * bits left in a.scale_inv by tensor_amax_kernel. */
 enum TileMode { TILE_ROWS, TILE_TALL, TILE_WHOLE };
 
+/* Four scaled values -> four codes; kCvt: the encoder is the hardware cvt
+ * (its software paths left out of the kernel). */
+template <bool kCvt>
+__device__ inline uint32_t encode_scaled4(const Encoder &e, const uint32_t v[4], uint64_t first_index, bool maybe_nan)
+{
+    if constexpr (kCvt)
+        return encode4_cvt(e, v, maybe_nan);
+    else
+        return encode4(e, v, first_index, maybe_nan);
+}
+
+/* The scales of a lane's kRows rows of 1 x kBc tiles, from their amaxes
+ * (the same in all kLanes lanes of a tile): lane j of the tile's lanes
+ * computes those of rows j, j + kLanes, ... and shuffles them to the others. */
+template <unsigned kRows, unsigned kLanes>
+__device__ inline void row_scales(const uint32_t amax[kRows], const fp8_scale_rule &rule, fp8_block_scale s[kRows])
+{
+    const unsigned kShares = (kRows + kLanes - 1) / kLanes, lane = threadIdx.x % 32, j = lane % kLanes;
+    fp8_block_scale mine[kShares];
+#pragma unroll
+    for (unsigned t = 0; t < kShares; t++) {
+        uint32_t m = 0;
+#pragma unroll
+        for (unsigned i = 0; i < kRows; i++)
+            if (i == t * kLanes + j) m = amax[i]; /* selects without indexing by a run-time value */
+        mine[t] = fp8_block_scale_of(m, &rule);
+    }
+#pragma unroll
+    for (unsigned i = 0; i < kRows; i++) {
+        const unsigned from = lane - j + i % kLanes;
+        s[i].scale = __shfl_sync(0xFFFFFFFFu, mine[i / kLanes].scale, from);
+        s[i].scale_inv = __shfl_sync(0xFFFFFFFFu, mine[i / kLanes].scale_inv, from);
+    }
+}
+
 /* kPersistent: as many CTAs as the GPU holds, each taking tiles blockIdx.x,
  * + gridDim.x, ... and loading the next while it reduces and encodes the
  * current, so that memory stays busy through the arithmetic and no last wave
- * runs part-filled. Else one CTA per tile, with fewer registers per thread:
- * on an H200 that is faster for FP32 1 x bc tiles (0.84 against 0.74 of a
- * device copy), slower for BF16 input and 128-row blocks (docs/performance.md). */
-template <typename Src, unsigned kBc, TileMode kMode, unsigned kRows, unsigned kWarps, bool kPersistent>
+ * runs part-filled. Else one CTA per tile, with fewer registers per thread
+ * (docs/performance.md has the figures that chose between them). */
+template <typename Src, unsigned kBc, TileMode kMode, unsigned kRows, unsigned kWarps, bool kPersistent, bool kCvt>
 __global__ void __launch_bounds__(kWarps * 32) quantize_tiles_kernel(QuantArgs a, unsigned strips, unsigned tiles)
 {
-    const unsigned kVec = Wide<Src>::kVec, kLanes = kBc / kVec; /* lanes sharing a block's columns */
+    const unsigned kVec = Wide<Src>::kVec, kLanes = kBc / Wide<Src>::kLane; /* lanes sharing a block's columns */
     const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     /* TALL: each warp's partial amaxes, two sets so one barrier per tile suffices */
     __shared__ uint32_t warp_amax[2][kMode == TILE_TALL ? kWarps : 1][32 / kLanes];
     bool any_nonfinite = false;
     /* one tile: its amaxes and scales, then its codes */
     const auto encode_tile = [&](const LaneRows<Src, kRows, kWarps> &x, unsigned parity) {
-        uint32_t amax[kMode == TILE_ROWS ? kRows : 1];
+        uint32_t amax[kRows];
         amax[0] = 0;
         bool nonfinite = false;
 #pragma unroll
         for (unsigned i = 0; i < kRows; i++) {
-            const uint32_t m = wide_amax<Src>(x.raw[i], nonfinite);
+            const uint32_t m = piece_amax<Src>(x.raw[i], nonfinite);
             if (kMode == TILE_ROWS)
                 amax[i] = lanes_max<kLanes>(m);
             else
@@ -333,38 +414,46 @@ __global__ void __launch_bounds__(kWarps * 32) quantize_tiles_kernel(QuantArgs a
         const bool warp_nonfinite = __any_sync(0xFFFFFFFFu, nonfinite);
         any_nonfinite = any_nonfinite || warp_nonfinite;
 
-        if (x.count != 0) {
-            const size_t bj = x.c / kBc;
-            const bool leader = lane % kLanes == 0;
-            fp8_block_scale s = fp8_block_scale_of(amax[0], &a.rule);
-            if (kMode == TILE_TALL && leader && warp == 0) a.scale_inv[x.rows_group * a.g.nbc + bj] = s.scale_inv;
+        fp8_block_scale s[kRows];
+        if (kMode == TILE_ROWS) {
+            row_scales<kRows, kLanes>(amax, a.rule, s);
+        } else {
+            s[0] = fp8_block_scale_of(amax[0], &a.rule);
 #pragma unroll
-            for (unsigned i = 0; i < kRows; i++) {
-                const size_t r = x.r0 + i;
-                if (r >= a.g.rows) break;
-                if (kMode == TILE_ROWS) {
-                    s = fp8_block_scale_of(amax[i], &a.rule);
-                    if (leader) a.scale_inv[r * a.g.nbc + bj] = s.scale_inv;
-                }
+            for (unsigned i = 1; i < kRows; i++) s[i] = s[0];
+        }
+        if (x.count == 0) return;
+        const size_t bj = x.c / kBc;
+        const bool leader = lane % kLanes == 0;
+        if (kMode == TILE_TALL && leader && warp == 0) a.scale_inv[x.rows_group * a.g.nbc + bj] = s[0].scale_inv;
+        uint8_t *q = a.q + x.r0 * a.g.ldq + x.c;
+#pragma unroll
+        for (unsigned i = 0; i < kRows; i++, q += a.g.ldq) {
+            const size_t r = x.r0 + i;
+            if (r >= a.g.rows) break;
+            if (kMode == TILE_ROWS && leader) a.scale_inv[r * a.g.nbc + bj] = s[i].scale_inv;
+#pragma unroll
+            for (unsigned l = 0; l < Wide<Src>::kLoads; l++) {
                 uint32_t codes[kVec / 4];
 #pragma unroll
                 for (unsigned g = 0; g < kVec / 4; g++) {
                     uint32_t v[4];
 #pragma unroll
-                    for (unsigned j = 0; j < 4; j++) v[j] = wide_element<Src>(x.raw[i], 4 * g + j);
-                    scale4(v, s.scale);
-                    codes[g] = encode4(a.enc, v, a.sr_offset + r * a.g.cols + x.c + 4 * g, warp_nonfinite);
+                    for (unsigned j = 0; j < 4; j++) v[j] = piece_element<Src>(x.raw[i], l * kVec + 4 * g + j);
+                    scale4(v, s[i].scale);
+                    codes[g] = encode_scaled4<kCvt>(a.enc, v, a.sr_offset + r * a.g.cols + x.c + l * kVec + 4 * g,
+                                                    warp_nonfinite);
                 }
-                uint8_t *q = a.q + r * a.g.ldq + x.c;
-                if (x.count == kVec) {
+                const unsigned done = l * kVec;
+                if (x.count >= done + kVec) {
                     if constexpr (kVec == 4)
-                        *reinterpret_cast<uint32_t *>(q) = codes[0];
+                        *reinterpret_cast<uint32_t *>(q + done) = codes[0];
                     else
-                        *reinterpret_cast<uint2 *>(q) = make_uint2(codes[0], codes[1]);
+                        *reinterpret_cast<uint2 *>(q + done) = make_uint2(codes[0], codes[1]);
                 } else {
                     uint64_t packed = codes[0];
                     if constexpr (kVec == 8) packed |= (uint64_t)codes[1] << 32;
-                    for (unsigned j = 0; j < x.count; j++) q[j] = (uint8_t)(packed >> (8 * j));
+                    for (unsigned j = done; j < x.count; j++) q[j] = (uint8_t)(packed >> (8 * (j - done)));
                 }
             }
         }
@@ -395,7 +484,7 @@ tensor_amax_kernel(QuantArgs a, unsigned strips, unsigned tiles, uint32_t *amax_
     for (unsigned tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         const LaneRows<Src, kLaneRows, kTileWarps> next(a, strips, tiles, tile + gridDim.x);
 #pragma unroll
-        for (unsigned i = 0; i < kLaneRows; i++) m = max(m, wide_amax<Src>(x.raw[i], nonfinite));
+        for (unsigned i = 0; i < kLaneRows; i++) m = max(m, piece_amax<Src>(x.raw[i], nonfinite));
         x = next;
     }
     m = warp_max(m);
@@ -700,18 +789,31 @@ fp8_status tile_launch_shape(const Geometry &g, unsigned rows_per_tile, Kernel k
     return FP8_OK;
 }
 
-template <typename Src, unsigned kBc, TileMode kMode>
+template <typename Src, unsigned kBc, TileMode kMode, bool kCvt>
 fp8_status launch_tiles(const QuantArgs &a, cudaStream_t s)
 {
     const unsigned rows = kMode == TILE_TALL ? kLaneRowsTall : kLaneRows;
     const unsigned warps = kMode == TILE_TALL ? kTileWarpsTall : kTileWarps; /* 128-row blocks: 8 x 16 */
     const bool persistent = kMode != TILE_ROWS || sizeof(typename Src::T) != 4;
-    const auto kernel = quantize_tiles_kernel<Src, kBc, kMode, rows, warps, persistent>;
+    const auto kernel = quantize_tiles_kernel<Src, kBc, kMode, rows, warps, persistent, kCvt>;
     unsigned strips = 0, tiles = 0, grid = 0;
     FP8_FORWARD_IF_ERROR(
         tile_launch_shape<Src>(a.g, rows * warps, kernel, warps * 32, persistent, &strips, &tiles, &grid));
     kernel<<<grid, warps * 32, 0, s>>>(a, strips, tiles);
     return launched("quantize_tiles_kernel");
+}
+
+/* f(std::true_type()) when a's encoder is the hardware cvt, else f(std::false_type()). */
+template <typename F>
+fp8_status with_cvt(const QuantArgs &a, F f)
+{
+    return a.enc.cvt != CVT_NONE ? f(std::true_type()) : f(std::false_type());
+}
+
+template <typename Src, unsigned kBc, TileMode kMode>
+fp8_status launch_tiles(const QuantArgs &a, cudaStream_t s)
+{
+    return with_cvt(a, [&](auto cvt) { return launch_tiles<Src, kBc, kMode, decltype(cvt)::value>(a, s); });
 }
 
 /* Rows of x 16-byte aligned and of q aligned to one load's codes: the tile kernel's loads and stores. */
@@ -740,11 +842,11 @@ fp8_status launch_tiles(const QuantArgs &a, cudaStream_t s)
 
 /* One scale for the whole matrix, wide rows: the amax kernel, the tile
  * kernel encoding with it, then scale_inv from the amax bits. */
-template <typename Src>
+template <typename Src, bool kCvt>
 fp8_status launch_whole(const QuantArgs &a, cudaStream_t s)
 {
     const auto amax_kernel = tensor_amax_kernel<Src>;
-    const auto encode_kernel = quantize_tiles_kernel<Src, Wide<Src>::kSpan, TILE_WHOLE, kLaneRows, kTileWarps, true>;
+    const auto encode_kernel = quantize_tiles_kernel<Src, Wide<Src>::kSpan, TILE_WHOLE, kLaneRows, kTileWarps, true, kCvt>;
     const unsigned rows = kLaneRows * kTileWarps, threads = kTileWarps * 32;
     unsigned strips = 0, tiles = 0, amax_grid = 0, encode_grid = 0;
     FP8_FORWARD_IF_ERROR(tile_launch_shape<Src>(a.g, rows, amax_kernel, threads, true, &strips, &tiles, &amax_grid));
@@ -781,7 +883,8 @@ fp8_status run(QuantArgs &a, int *nonfinite, cudaStream_t s)
     FP8_FORWARD_IF_ERROR(clear_flag(nonfinite, s));
     if (a.g.rows == 0 || a.g.cols == 0) return FP8_OK;
     if (tiles_apply<Src>(a)) return launch_tiles<Src>(a, s);
-    if (a.g.nbr * a.g.nbc == 1 && rows_wide<Src>(a)) return launch_whole<Src>(a, s);
+    if (a.g.nbr * a.g.nbc == 1 && rows_wide<Src>(a))
+        return with_cvt(a, [&](auto cvt) { return launch_whole<Src, decltype(cvt)::value>(a, s); });
     const size_t runs_per_block = a.g.br * ceil_div(a.g.bc, 4);
     if (runs_per_block <= 64) return launch_groups<Src, 32, 2>(a, s);
     if (runs_per_block <= kMaxGroupRuns) return launch_groups<Src, kThreads, kMaxGroupRuns / kThreads>(a, s);
