@@ -277,11 +277,11 @@ __global__ void __launch_bounds__(kThreads, 1)
         return;
     }
     asm volatile("setmaxnreg.dec.sync.aligned.u32 " FP8_WGMMA_PRODUCER_REGS ";\n" ::: "memory");
-    if (threadIdx.x != 0) return;
+    const size_t stages = ceil_div(p.K, kBlockK);
+    if (threadIdx.x != 0 || stages == 0) return; /* K = 0: no tensor maps were made */
     asm volatile("prefetch.tensormap [%0];\nprefetch.tensormap [%1];\n" ::"l"(reinterpret_cast<uint64_t>(&map_a)),
                  "l"(reinterpret_cast<uint64_t>(&map_b))
                  : "memory");
-    const size_t stages = ceil_div(p.K, kBlockK);
     for (size_t s = 0; s < stages; s++) {
         const unsigned slot = (unsigned)(s % kStages);
         if (s >= kStages) barrier_wait(&empty[slot], (unsigned)((s / kStages - 1) % 2)); /* its last use released */
