@@ -5,7 +5,7 @@
  *      in the same run (4096 x 7168, FP32 and BF16 input, 1x128 and 128x128);
  *   3. FP8 block-scaled GEMM TFLOP/s (1x128 x 128x128 scales, BF16 out,
  *      4096 x 7168 x 16384) beside cuBLASLt's BF16 GEMM on the same shape;
- *   4. the own mma.sync kernel's TFLOP/s, and its error against the
+ *   4. the own mma.sync and wgmma kernels' TFLOP/s, and their error against the
  *      promotion interval (positive-mean inputs, K = 4096, against FP64)
  *      beside the CPU emulator's (fp8_gemm_f32, accum_bits 14, both models),
  *      and cuBLASLt's own error with and without fast accumulation;
@@ -313,7 +313,7 @@ typedef struct {
     size_t M, N, K;
     const uint16_t *a16, *b16;
     void *d;
-    int kind; /* 0 FP8 cuBLASLt BF16 out, 1 BF16 cuBLASLt, 2 own kernel FP32 out */
+    int kind; /* 0 FP8 cuBLASLt BF16 out, 1 BF16 cuBLASLt, 2 own mma.sync kernel, 3 own wgmma kernel (FP32 out) */
 } gemm_job;
 
 static fp8_status run_gemm(void *ctx)
@@ -322,7 +322,8 @@ static fp8_status run_gemm(void *ctx)
     if (j->kind == 0) return fp8_cuda_gemm_bf16(j->h, &j->cfg, &j->a, &j->b, j->d, j->N, NULL);
     if (j->kind == 1)
         return fp8_cuda_bf16_gemm(j->h, &j->cfg, j->M, j->N, j->K, j->a16, j->K, j->b16, j->K, j->d, j->N, NULL);
-    return fp8_cuda_gemm_mma_f32(&j->mma_cfg, &j->a, &j->b, j->d, j->N, NULL);
+    if (j->kind == 2) return fp8_cuda_gemm_mma_f32(&j->mma_cfg, &j->a, &j->b, j->d, j->N, NULL);
+    return fp8_cuda_gemm_wgmma_f32(&j->mma_cfg, &j->a, &j->b, j->d, j->N, NULL);
 }
 
 /* Random FP8 codes (no NaN) and scales near 1 on the device. */
@@ -406,6 +407,8 @@ static void check_gemm_speed(fp8_cuda_gemm *h)
     j.mma_cfg = (fp8_gemm_config){.promote_interval = 128, .alpha = 1, .accum_model = FP8_ACCUM_ALIGN_WITH_SUM,
                                   .mma_k = 32};
     gemm_row(&j, "own mma.sync kernel, 1x128 x 128x128, promotion every 128", bf16, 0);
+    j.kind = 3;
+    gemm_row(&j, "own wgmma kernel, 1x128 x 128x128, promotion every 128", bf16, 1.6);
 
     cudaFree((void *)j.a.data), cudaFree((void *)j.a.scale_inv), cudaFree((void *)j.b.data);
     cudaFree((void *)j.b.scale_inv), cudaFree((void *)j.a16), cudaFree((void *)j.b16), cudaFree(j.d);
@@ -541,6 +544,23 @@ static void check_gemm_error(fp8_cuda_gemm *h)
                 err[1 + model] = fmax(err[1 + model], fabs(emulated[e] - ref[e]) / fabs(ref[e]));
         }
         snprintf(result, sizeof result, "%.3g (emulator %.3g, %.3g)", err[0], err[1], err[2]);
+        row(what, result, "");
+        if (intervals[i] % 128 != 0) continue; /* the wgmma kernel promotes at stage ends */
+        cfg.accum_bits = 0;
+        cfg.accum_model = FP8_ACCUM_ALIGN_WITH_SUM;
+        if (intervals[i])
+            snprintf(what, sizeof what, "wgmma kernel max rel. error, promotion every %zu", intervals[i]);
+        else
+            snprintf(what, sizeof what, "wgmma kernel max rel. error, never promoted");
+        if (fp8_cuda_gemm_wgmma_f32(&cfg, &a, &b, d_d, N, NULL) != FP8_OK) {
+            failed_row(what);
+            continue;
+        }
+        d = host_copy_of(d_d, M * N * 4);
+        double wgmma_err = 0;
+        for (size_t e = 0; e < M * N; e++) wgmma_err = fmax(wgmma_err, fabs(d[e] - ref[e]) / fabs(ref[e]));
+        free(d);
+        snprintf(result, sizeof result, "%.3g", wgmma_err);
         row(what, result, "");
     }
     /* cuBLASLt's FP8 kernels (wgmma on sm_90) on the same operands: with

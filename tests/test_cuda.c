@@ -1185,6 +1185,71 @@ START_TEST(linear_bad_arguments)
 }
 END_TEST
 
+/* The wgmma kernel (sm_90 only): the DeepSeek-V3 scales and the others, formats, promotion
+ * intervals 0 / 128 / 256, beta, ragged M, N and K (TMA's zero fill, masked stores), lda > K,
+ * per-column B scales, K = 16384. On other GPUs it must refuse with FP8_ERR_UNSUPPORTED. */
+static const struct {
+    size_t M, N, K, lda, ldb, a_br, a_bc, b_br, b_bc;
+    fp8_format fa, fb;
+    size_t P;
+    float beta;
+} wgmma_cases[] = {
+    {256, 256, 512, 512, 512, 1, 128, 128, 128, FP8_E4M3, FP8_E4M3, 128, 0.0f},     /* DeepSeek-V3 */
+    {256, 256, 512, 512, 512, 1, 128, 128, 128, FP8_E4M3, FP8_E4M3, 128, -1.25f},   /* with beta */
+    {256, 384, 512, 512, 544, 0, 0, 0, 0, FP8_E4M3, FP8_E4M3, 0, 0.0f},             /* never promoted */
+    {256, 384, 512, 512, 512, 0, 0, 0, 0, FP8_E4M3, FP8_E4M3, 256, 0.5f},           /* every 2 stages */
+    {192, 256, 384, 384, 384, 1, 0, 1, 0, FP8_E4M3, FP8_E5M2, 128, 0.0f},           /* per row */
+    {128, 256, 512, 512, 512, 128, 128, 1, 128, FP8_E5M2, FP8_E4M3, 128, 0.0f},     /* per-column B */
+    {128, 128, 256, 256, 256, 1, 128, 1, 128, FP8_E5M2, FP8_E5M2, 128, 0.0f},       /* E5M2 x E5M2 */
+    {200, 136, 384, 400, 384, 1, 128, 128, 128, FP8_E4M3, FP8_E4M3, 128, 0.5f},     /* ragged M, N */
+    {129, 7, 128, 128, 128, 1, 0, 1, 0, FP8_E4M3, FP8_E5M2, 0, -1.0f},              /* ragged, one stage */
+    {150, 100, 200, 208, 208, 1, 128, 128, 128, FP8_E4M3, FP8_E4M3, 128, 0.0f},     /* ragged K */
+    {70, 260, 100, 112, 128, 0, 0, 1, 0, FP8_E5M2, FP8_E4M3, 0, 0.0f},              /* K below a stage */
+    {64, 200, 384, 384, 384, 64, 128, 3, 128, FP8_E4M3, FP8_E4M3, 128, 0.0f},       /* odd blocks */
+    {128, 128, 16384, 16384, 16384, 1, 128, 128, 128, FP8_E4M3, FP8_E4M3, 128, 0.0f}, /* long K */
+};
+#define NWGMMA (sizeof wgmma_cases / sizeof wgmma_cases[0])
+
+START_TEST(wgmma_gemm)
+{
+    const size_t c = (size_t)_i, M = wgmma_cases[c].M, N = wgmma_cases[c].N, K = wgmma_cases[c].K, ldd = N + 5;
+    test_operand a = make_operand(M, K, wgmma_cases[c].lda, wgmma_cases[c].fa, wgmma_cases[c].a_br,
+                                  wgmma_cases[c].a_bc, 0.0, 9500 + _i);
+    test_operand b = make_operand(N, K, wgmma_cases[c].ldb, wgmma_cases[c].fb, wgmma_cases[c].b_br,
+                                  wgmma_cases[c].b_bc, 0.0, 9600 + _i);
+    float *d0 = malloc(M * ldd * 4), *d = malloc(M * ldd * 4);
+    for (size_t i = 0; i < M * ldd; i++) d0[i] = (float)rng_normal();
+    float *d_d = dev_copy_of(d0, M * ldd * 4);
+    fp8_gemm_config cfg = gemm_config(wgmma_cases[c].P);
+    cfg.alpha = 0.75f;
+    cfg.beta = wgmma_cases[c].beta;
+    char what[160];
+    snprintf(what, sizeof what, "wgmma case %zu (%zu x %zu x %zu, %zux%zu x %zux%zu, %s x %s, promote_interval %zu)", c,
+             M, N, K, wgmma_cases[c].a_br, wgmma_cases[c].a_bc, wgmma_cases[c].b_br, wgmma_cases[c].b_bc,
+             fp8_format_name(wgmma_cases[c].fa), fp8_format_name(wgmma_cases[c].fb), wgmma_cases[c].P);
+    const fp8_status st = fp8_cuda_gemm_wgmma_f32(&cfg, &a.dev, &b.dev, d_d, ldd, NULL);
+    const int cc = compute_capability();
+    if (cc != 90) {
+        ck_assert_msg(st == FP8_ERR_UNSUPPORTED, "%s on sm_%d: %s", what, cc, fp8_status_string(st));
+        printf("test_cuda: %s: SKIP, needs sm_90 (%s)\n", what, fp8_cuda_last_error());
+    } else {
+        ck_assert_msg(st == FP8_OK, "%s: %s (%s)", what, fp8_status_string(st), fp8_cuda_last_error());
+        ck_assert_msg(cudaDeviceSynchronize() == cudaSuccess, "%s: %s", what,
+                      cudaGetErrorString(cudaGetLastError()));
+        to_host(d, d_d, M * ldd * 4);
+        check_product(&a, &b, cfg.alpha, cfg.beta, d0, d, 0, ldd, wgmma_cases[c].P == 0 ? 0x1p-6 : 0x1p-8, what);
+        /* the padding between rows of D is not written */
+        for (size_t m = 0; m < M; m++)
+            for (size_t n = N; n < ldd; n++)
+                ck_assert_msg(f32_bits(d[m * ldd + n]) == f32_bits(d0[m * ldd + n]), "%s: D(%zu, %zu) written", what,
+                              m, n);
+    }
+    cudaFree(d_d);
+    free(d0), free(d);
+    free_operand(&a), free_operand(&b);
+}
+END_TEST
+
 /* ---- checks that need no device ---- */
 
 /* Bad arguments are refused before CUDA is touched, so this runs with or without a GPU. */
@@ -1230,6 +1295,46 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+/* What the wgmma kernel refuses, before it touches CUDA (so with or without a device). */
+START_TEST(wgmma_gemm_limits)
+{
+    static _Alignas(16) uint8_t codes[2 * 4096 + 16];
+    float scales[64] = {1}, out[4];
+    fp8_qmatrix a = {.data = codes, .rows = 2, .cols = 256, .ld = 256, .format = FP8_E4M3, .scale_inv = scales,
+                     .block_rows = 1, .block_cols = 128};
+    fp8_qmatrix b = a;
+    fp8_gemm_config cfg = gemm_config(64); /* valid on the CPU, finer than one stage */
+    ck_assert(fp8_cuda_gemm_wgmma_f32(&cfg, &a, &b, out, 2, NULL) == FP8_ERR_UNSUPPORTED);
+    ck_assert(strstr(fp8_cuda_last_error(), "128") != NULL);
+    cfg.promote_interval = 48; /* divides no 128 block: invalid, as on the CPU */
+    ck_assert(fp8_cuda_gemm_wgmma_f32(&cfg, &a, &b, out, 2, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    cfg.promote_interval = 128;
+    fp8_qmatrix odd_ld = b;
+    odd_ld.ld = 265; /* >= cols, not a multiple of 16 */
+    ck_assert(fp8_cuda_gemm_wgmma_f32(&cfg, &a, &odd_ld, out, 2, NULL) == FP8_ERR_UNSUPPORTED);
+    ck_assert(strstr(fp8_cuda_last_error(), "TMA") != NULL);
+    fp8_qmatrix odd_data = a;
+    odd_data.data = codes + 1;
+    ck_assert(fp8_cuda_gemm_wgmma_f32(&cfg, &odd_data, &b, out, 2, NULL) == FP8_ERR_UNSUPPORTED);
+    cfg.accum_bits = 14;
+    ck_assert(fp8_cuda_gemm_wgmma_f32(&cfg, &a, &b, out, 2, NULL) == FP8_ERR_UNSUPPORTED);
+    cfg.accum_bits = 0;
+    fp8_qmatrix fnuz = b;
+    fnuz.format = FP8_E4M3FNUZ;
+    ck_assert(fp8_cuda_gemm_wgmma_f32(&cfg, &a, &fnuz, out, 2, NULL) == FP8_ERR_UNSUPPORTED);
+    fp8_qmatrix short_k = b;
+    short_k.cols = 128;
+    ck_assert(fp8_cuda_gemm_wgmma_f32(&cfg, &a, &short_k, out, 2, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    ck_assert(fp8_cuda_gemm_wgmma_f32(&cfg, &a, &b, NULL, 2, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    ck_assert(fp8_cuda_gemm_wgmma_f32(&cfg, &a, &b, out, 1, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    ck_assert(fp8_cuda_gemm_wgmma_f32(NULL, &a, &b, out, 2, NULL) == FP8_ERR_INVALID_ARGUMENT);
+    /* empty products need no device, and K = 0 needs no alignment */
+    fp8_qmatrix empty = a;
+    empty.rows = 0;
+    ck_assert(fp8_cuda_gemm_wgmma_f32(&cfg, &empty, &b, out, 2, NULL) == FP8_OK);
+}
+END_TEST
+
 /* Without a device, valid calls say so, with a reason on this thread. */
 START_TEST(no_device_reported)
 {
@@ -1254,6 +1359,7 @@ static Suite *cuda_suite(int have_device)
     TCase *tc = tcase_create("arguments");
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, linear_bad_arguments);
+    tcase_add_test(tc, wgmma_gemm_limits);
     if (!have_device) tcase_add_test(tc, no_device_reported);
     suite_add_tcase(s, tc);
     if (!have_device) return s;
@@ -1281,6 +1387,7 @@ static Suite *cuda_suite(int have_device)
     tcase_add_test(tc, cublaslt_bf16_gemm);
     tcase_add_loop_test(tc, mma_gemm, 0, 18);
     tcase_add_test(tc, mma_gemm_limits);
+    tcase_add_loop_test(tc, wgmma_gemm, 0, (int)NWGMMA);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("linear");

@@ -176,6 +176,18 @@ FP8_API fp8_status fp8_cuda_bf16_gemm(fp8_cuda_gemm *handle, const fp8_cuda_gemm
 FP8_API fp8_status fp8_cuda_gemm_mma_f32(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B,
                                          float *D, size_t ldd, void *stream);
 
+/* The same arithmetic on Hopper's warpgroup MMAs (wgmma, TMA; compute
+ * capability 9.0 only, else FP8_ERR_UNSUPPORTED): DeepSeek-V3's block-scaled
+ * GEMM at speed. Same arguments, checks and results as
+ * fp8_cuda_gemm_mma_f32 (any scale shapes, E4M3 and E5M2, accum_bits 0),
+ * except that cfg->promote_interval must be a multiple of 128 (or 0, or
+ * cover K), and that TMA reads the codes: data 16-byte aligned and ld a
+ * multiple of 16 when K > 0, else FP8_ERR_UNSUPPORTED. M, N and K need not
+ * be multiples of the 128 x 128 tiles. Thread-safe; keeps nothing between
+ * calls. */
+FP8_API fp8_status fp8_cuda_gemm_wgmma_f32(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B,
+                                           float *D, size_t ldd, void *stream);
+
 /* ---- linear layers (fp8/linear.h's semantics, on the device) ----
  * The layer of fp8/linear.h with device matrices: same shapes, layouts,
  * recipes and configs, same call order (forward, then backward with the same

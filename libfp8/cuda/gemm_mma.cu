@@ -26,7 +26,6 @@
  * A and B are loaded with the same k assignment, so the dot products pair
  * the right elements whatever order the hardware adds them in. */
 #include "cuda/gemm_operands.cuh"
-#include "gemm/gemm_kernels.h"
 
 namespace fp8_cuda {
 namespace {
@@ -37,7 +36,6 @@ const unsigned kRowBytes = kTileK + 16; /* shared-memory row stride: conflict-fr
 const unsigned kWarpM = 64, kWarpN = 32, kWarpsN = kTileN / kWarpN;
 const unsigned kFragsM = kWarpM / 16, kFragsN = kWarpN / 8;
 const unsigned kMmaK = 32;
-const unsigned kMaxAccumBits = 24; /* fp8/gemm.h's limit on the emulator's accumulator */
 
 struct MmaArgs {
     Operand a, b;
@@ -194,8 +192,6 @@ __global__ void __launch_bounds__(kThreads) mma_gemm_kernel(MmaArgs p)
     }
 }
 
-bool is_ocp(fp8_format f) { return f == FP8_E4M3 || f == FP8_E5M2; }
-
 } // namespace
 } // namespace fp8_cuda
 
@@ -204,24 +200,11 @@ using namespace fp8_cuda;
 extern "C" fp8_status fp8_cuda_gemm_mma_f32(const fp8_gemm_config *cfg, const fp8_qmatrix *A, const fp8_qmatrix *B,
                                             float *D, size_t ldd, void *stream)
 {
-    /* fp8_gemm_f32's checks first, then what this kernel cannot do */
-    FP8_RETURN_IF(cfg == NULL || cfg->accum_bits > kMaxAccumBits || cfg->mma_k < 1 || cfg->mma_k > FP8_GEMM_MAX_MMA_K ||
-                      (cfg->accum_model != FP8_ACCUM_ALIGN_WITH_SUM && cfg->accum_model != FP8_ACCUM_ALIGN_PRODUCTS),
-                  FP8_ERR_INVALID_ARGUMENT);
     MmaArgs p;
-    FP8_FORWARD_IF_ERROR(check_gemm_operands(A, B, D, ldd, &p.a, &p.b));
-    const size_t P = cfg->promote_interval;
-    FP8_RETURN_IF(p.a.k_blocks > 1 && (P == 0 || p.a.block_k % P != 0), FP8_ERR_INVALID_ARGUMENT);
+    FP8_FORWARD_IF_ERROR(check_tensor_core_gemm("fp8_cuda_gemm_mma_f32", cfg, A, B, D, ldd, kMmaK,
+                                                "promote_interval must be a multiple of 32, one MMA's K", &p.a, &p.b,
+                                                &p.segment));
     p.M = p.a.rows, p.N = p.b.rows, p.K = p.a.k;
-    if (cfg->accum_bits != 0)
-        return fail_text(FP8_ERR_UNSUPPORTED, "fp8_cuda_gemm_mma_f32",
-                         "accum_bits must be 0: the tensor cores are the accumulator");
-    if (!is_ocp(p.a.format) || !is_ocp(p.b.format))
-        return fail_text(FP8_ERR_UNSUPPORTED, "fp8_cuda_gemm_mma_f32", "the tensor cores take E4M3 and E5M2 only");
-    p.segment = P == 0 || P >= p.K ? (p.K == 0 ? 1 : p.K) : P;
-    if (p.segment < p.K && p.segment % kMmaK != 0)
-        return fail_text(FP8_ERR_UNSUPPORTED, "fp8_cuda_gemm_mma_f32",
-                         "promote_interval must be a multiple of 32, one MMA's K");
     if (p.M == 0 || p.N == 0) return FP8_OK;
     const size_t grid_m = ceil_div(p.M, kTileM), grid_n = ceil_div(p.N, kTileN);
     if (grid_m > 65535 || grid_n > 0x7FFFFFFF)
