@@ -174,22 +174,28 @@ __global__ void __launch_bounds__(kThreads) quantize_groups_kernel(QuantArgs a, 
 /* ---- the tile kernel: the common block shapes at memory speed ----
  * Memory-bound in principle, the kernel is close to instruction-bound on an
  * H200 (BF16 input especially: 1.7 elements per byte moved), so the work per
- * element is kept small: a lane holds 32 consecutive bytes of each row (the
- * per-row costs: shuffles, the scale, addresses, are spread over 8 FP32 or 16
- * BF16 elements), a 1 x bc tile's scale is computed by one lane and shuffled
- * to the others, and with the hardware cvt the kernel carries no software
- * encoder (a smaller kernel: fewer instruction-cache misses). */
+ * element is kept small: a 1 x bc tile's scale is computed by one lane and
+ * shuffled to the others, and with the hardware cvt the kernel carries no
+ * software encoder (a kernel a third the size: fewer instruction-cache
+ * misses). */
 
 template <typename Src>
 struct Wide {
     static const unsigned kVec = 16 / sizeof(typename Src::T); /* elements per 16-byte load */
-    static const unsigned kLoads = 2;                         /* loads per lane and row: 32 consecutive bytes */
-    static const unsigned kLane = kLoads * kVec;              /* elements of a row a lane holds */
-    static const unsigned kSpan = 32 * kLane;                 /* columns a warp covers */
+    static const unsigned kSpan = 32 * kVec;                  /* columns a warp covers */
 };
 
-/* Up to kVec elements from p (count of them exist, 1 <= count; the rest read
- * as 0): one 16-byte load when all exist (the caller checked alignment). */
+/* How the tile kernel cuts the work: each lane holds one 16-byte load of
+ * each of kRows rows, a CTA has kWarps warps; kPersistent, see
+ * quantize_tiles_kernel. */
+template <unsigned R, unsigned W, bool P>
+struct TileShape {
+    static const unsigned kRows = R, kWarps = W;
+    static const bool kPersistent = P;
+};
+
+/* Up to kVec elements from p (count of them exist; the rest read as 0): one
+ * 16-byte load when all exist (the caller checked alignment). */
 template <typename Src>
 __device__ inline uint4 load_wide(const typename Src::T *p, unsigned count)
 {
@@ -210,40 +216,19 @@ __device__ inline uint4 load_wide(const typename Src::T *p, unsigned count)
     return make_uint4((uint32_t)half[0], (uint32_t)(half[0] >> 32), (uint32_t)half[1], (uint32_t)(half[1] >> 32));
 }
 
-/* One lane's kLane consecutive elements of one row, as kLoads 16-byte words. */
+/* Element j of a 16-byte load, as FP32 bits. */
 template <typename Src>
-struct Piece {
-    uint4 w[Wide<Src>::kLoads];
-};
-
-/* The count (0 .. kLane) elements of a piece that exist from p; the rest are 0. */
-template <typename Src>
-__device__ inline Piece<Src> load_piece(const typename Src::T *p, unsigned count)
+__device__ inline uint32_t wide_element(const uint4 &raw, unsigned j)
 {
-    const unsigned kVec = Wide<Src>::kVec;
-    Piece<Src> x;
-#pragma unroll
-    for (unsigned l = 0; l < Wide<Src>::kLoads; l++) {
-        const unsigned have = count <= l * kVec ? 0u : count - l * kVec < kVec ? count - l * kVec : kVec;
-        x.w[l] = have == 0 ? make_uint4(0, 0, 0, 0) : load_wide<Src>(p + l * kVec, have);
-    }
-    return x;
-}
-
-/* Element j of a piece, as FP32 bits. */
-template <typename Src>
-__device__ inline uint32_t piece_element(const Piece<Src> &x, unsigned j)
-{
-    const uint4 &raw = x.w[j / Wide<Src>::kVec];
-    const unsigned e = j % Wide<Src>::kVec, word = e * (unsigned)sizeof(typename Src::T) / 4;
+    const unsigned word = j * (unsigned)sizeof(typename Src::T) / 4;
     const uint32_t w = word == 0 ? raw.x : word == 1 ? raw.y : word == 2 ? raw.z : raw.w;
     if constexpr (sizeof(typename Src::T) == 4)
         return w;
     else
-        return Src::bits((typename Src::T)(w >> (16 * (e % 2))));
+        return Src::bits((typename Src::T)(w >> (16 * (j % 2))));
 }
 
-/* The largest finite |x| of a 16-byte word, as FP32 bits; nonfinite is set
+/* The largest finite |x| of a 16-byte load, as FP32 bits; nonfinite is set
  * when it holds Inf or NaN. The common case costs one AND and one MAX per
  * element (two BF16 at a time): the maximum of all |x| bits first, and only
  * when that is Inf or NaN again without them. */
@@ -265,27 +250,10 @@ __device__ inline uint32_t wide_amax(const uint4 &raw, bool &nonfinite)
     nonfinite = true;
     m = 0;
 #pragma unroll
-    for (unsigned j = 0; j < 4; j++) {
-        if constexpr (sizeof(typename Src::T) == 4) {
-            const uint32_t e = w[j] & 0x7FFFFFFFu;
-            if (e < 0x7F800000u) m = max(m, e);
-        } else {
-#pragma unroll
-            for (unsigned h = 0; h < 2; h++) {
-                const uint32_t e = Src::bits((typename Src::T)(w[j] >> (16 * h))) & 0x7FFFFFFFu;
-                if (e < 0x7F800000u) m = max(m, e);
-            }
-        }
+    for (unsigned j = 0; j < Wide<Src>::kVec; j++) {
+        const uint32_t e = wide_element<Src>(raw, j) & 0x7FFFFFFFu;
+        if (e < 0x7F800000u) m = max(m, e);
     }
-    return m;
-}
-
-template <typename Src>
-__device__ inline uint32_t piece_amax(const Piece<Src> &x, bool &nonfinite)
-{
-    uint32_t m = 0;
-#pragma unroll
-    for (unsigned l = 0; l < Wide<Src>::kLoads; l++) m = max(m, wide_amax<Src>(x.w[l], nonfinite));
     return m;
 }
 
@@ -305,32 +273,32 @@ __device__ inline uint32_t lanes_max(uint32_t v)
     }
 }
 
-/* The part of tile `tile` one lane holds: a piece of each of kRows rows
- * from r0 at column c (count elements of it exist, 0 past the right edge).
- * A tile is kRows * kWarps rows of one warp span of columns, for a CTA of
- * kWarps warps; tile = rows_group * strips + strip. Constructing it issues
- * the loads; a tile past the last (tile >= tiles) loads nothing. */
-template <typename Src, unsigned kRows, unsigned kWarps>
+/* The part of tile `tile` one lane holds: kRows rows from r0 of one 16-byte
+ * load each at column c (count elements of it exist, 0 past the right edge).
+ * A tile is kRows * kWarps rows of one warp span of columns;
+ * tile = rows_group * strips + strip. Constructing it issues the loads; a
+ * tile past the last (tile >= tiles) loads nothing. */
+template <typename Src, typename Shape>
 struct LaneRows {
+    static const unsigned kRows = Shape::kRows;
     size_t c, r0, rows_group;
     unsigned count;
-    Piece<Src> raw[kRows];
+    uint4 raw[kRows];
 
     __device__ LaneRows(const QuantArgs &a, unsigned strips, unsigned tiles, unsigned tile)
     {
-        const unsigned kLane = Wide<Src>::kLane, lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+        const unsigned kVec = Wide<Src>::kVec, lane = threadIdx.x % 32, warp = threadIdx.x / 32;
         rows_group = tile / strips;
-        c = (size_t)(tile % strips) * Wide<Src>::kSpan + lane * kLane;
-        r0 = rows_group * (kRows * kWarps) + warp * kRows;
-        count = tile >= tiles || c >= a.g.cols ? 0u : a.g.cols - c < kLane ? (unsigned)(a.g.cols - c) : kLane;
-        const typename Src::T *x = static_cast<const typename Src::T *>(a.x) + r0 * a.g.ldx + c;
+        c = (size_t)(tile % strips) * Wide<Src>::kSpan + lane * kVec;
+        r0 = rows_group * (kRows * Shape::kWarps) + warp * kRows;
+        count = tile >= tiles || c >= a.g.cols ? 0u : a.g.cols - c < kVec ? (unsigned)(a.g.cols - c) : kVec;
+        const typename Src::T *x = static_cast<const typename Src::T *>(a.x);
 #pragma unroll
-        for (unsigned i = 0; i < kRows; i++) raw[i] = load_piece<Src>(x + i * a.g.ldx, r0 + i < a.g.rows ? count : 0u);
+        for (unsigned i = 0; i < kRows; i++)
+            raw[i] = r0 + i < a.g.rows && count != 0 ? load_wide<Src>(x + (r0 + i) * a.g.ldx + c, count)
+                                                     : make_uint4(0, 0, 0, 0);
     }
 };
-
-const unsigned kLaneRows = 4, kLaneRowsTall = 8; /* rows per lane: 1 x bc tiles and whole tensors; 128-row blocks */
-const unsigned kTileWarps = 8, kTileWarpsTall = 16;
 
 /* How the tile kernel gets each block's amax: ROWS, 1 x kBc tiles (each row
  * of a lane its own, reduced across the tile's lanes); TALL, 128 x kBc
@@ -378,22 +346,24 @@ __device__ inline void row_scales(const uint32_t amax[kRows], const fp8_scale_ru
  * current, so that memory stays busy through the arithmetic and no last wave
  * runs part-filled. Else one CTA per tile, with fewer registers per thread
  * (docs/performance.md has the figures that chose between them). */
-template <typename Src, unsigned kBc, TileMode kMode, unsigned kRows, unsigned kWarps, bool kPersistent, bool kCvt>
-__global__ void __launch_bounds__(kWarps * 32) quantize_tiles_kernel(QuantArgs a, unsigned strips, unsigned tiles)
+template <typename Src, unsigned kBc, TileMode kMode, typename Shape, bool kCvt>
+__global__ void __launch_bounds__(Shape::kWarps * 32) quantize_tiles_kernel(QuantArgs a, unsigned strips, unsigned tiles)
 {
-    const unsigned kVec = Wide<Src>::kVec, kLanes = kBc / Wide<Src>::kLane; /* lanes sharing a block's columns */
+    typedef LaneRows<Src, Shape> Rows;
+    const unsigned kVec = Wide<Src>::kVec, kRows = Shape::kRows, kWarps = Shape::kWarps;
+    const unsigned kLanes = kBc / kVec; /* lanes sharing a block's columns */
     const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     /* TALL: each warp's partial amaxes, two sets so one barrier per tile suffices */
     __shared__ uint32_t warp_amax[2][kMode == TILE_TALL ? kWarps : 1][32 / kLanes];
     bool any_nonfinite = false;
     /* one tile: its amaxes and scales, then its codes */
-    const auto encode_tile = [&](const LaneRows<Src, kRows, kWarps> &x, unsigned parity) {
+    const auto encode_tile = [&](const Rows &x, unsigned parity) {
         uint32_t amax[kRows];
         amax[0] = 0;
         bool nonfinite = false;
 #pragma unroll
         for (unsigned i = 0; i < kRows; i++) {
-            const uint32_t m = piece_amax<Src>(x.raw[i], nonfinite);
+            const uint32_t m = wide_amax<Src>(x.raw[i], nonfinite);
             if (kMode == TILE_ROWS)
                 amax[i] = lanes_max<kLanes>(m);
             else
@@ -432,41 +402,36 @@ __global__ void __launch_bounds__(kWarps * 32) quantize_tiles_kernel(QuantArgs a
             const size_t r = x.r0 + i;
             if (r >= a.g.rows) break;
             if (kMode == TILE_ROWS && leader) a.scale_inv[r * a.g.nbc + bj] = s[i].scale_inv;
+            uint32_t codes[kVec / 4];
 #pragma unroll
-            for (unsigned l = 0; l < Wide<Src>::kLoads; l++) {
-                uint32_t codes[kVec / 4];
+            for (unsigned g = 0; g < kVec / 4; g++) {
+                uint32_t v[4];
 #pragma unroll
-                for (unsigned g = 0; g < kVec / 4; g++) {
-                    uint32_t v[4];
-#pragma unroll
-                    for (unsigned j = 0; j < 4; j++) v[j] = piece_element<Src>(x.raw[i], l * kVec + 4 * g + j);
-                    scale4(v, s[i].scale);
-                    codes[g] = encode_scaled4<kCvt>(a.enc, v, a.sr_offset + r * a.g.cols + x.c + l * kVec + 4 * g,
-                                                    warp_nonfinite);
-                }
-                const unsigned done = l * kVec;
-                if (x.count >= done + kVec) {
-                    if constexpr (kVec == 4)
-                        *reinterpret_cast<uint32_t *>(q + done) = codes[0];
-                    else
-                        *reinterpret_cast<uint2 *>(q + done) = make_uint2(codes[0], codes[1]);
-                } else {
-                    uint64_t packed = codes[0];
-                    if constexpr (kVec == 8) packed |= (uint64_t)codes[1] << 32;
-                    for (unsigned j = done; j < x.count; j++) q[j] = (uint8_t)(packed >> (8 * (j - done)));
-                }
+                for (unsigned j = 0; j < 4; j++) v[j] = wide_element<Src>(x.raw[i], 4 * g + j);
+                scale4(v, s[i].scale);
+                codes[g] = encode_scaled4<kCvt>(a.enc, v, a.sr_offset + r * a.g.cols + x.c + 4 * g, warp_nonfinite);
+            }
+            if (x.count == kVec) {
+                if constexpr (kVec == 4)
+                    *reinterpret_cast<uint32_t *>(q) = codes[0];
+                else
+                    *reinterpret_cast<uint2 *>(q) = make_uint2(codes[0], codes[1]);
+            } else {
+                uint64_t packed = codes[0];
+                if constexpr (kVec == 8) packed |= (uint64_t)codes[1] << 32;
+                for (unsigned j = 0; j < x.count; j++) q[j] = (uint8_t)(packed >> (8 * j));
             }
         }
     };
-    if constexpr (kPersistent) {
-        LaneRows<Src, kRows, kWarps> x(a, strips, tiles, blockIdx.x);
+    if constexpr (Shape::kPersistent) {
+        Rows x(a, strips, tiles, blockIdx.x);
         for (unsigned tile = blockIdx.x, parity = 0; tile < tiles; tile += gridDim.x, parity ^= 1) {
-            const LaneRows<Src, kRows, kWarps> next(a, strips, tiles, tile + gridDim.x);
+            const Rows next(a, strips, tiles, tile + gridDim.x);
             encode_tile(x, parity);
             x = next;
         }
     } else {
-        encode_tile(LaneRows<Src, kRows, kWarps>(a, strips, tiles, blockIdx.x), 0);
+        encode_tile(Rows(a, strips, tiles, blockIdx.x), 0);
     }
     if (kMode != TILE_WHOLE && any_nonfinite && lane == 0 && a.nonfinite != NULL) *a.nonfinite = 1;
 }
@@ -474,17 +439,17 @@ __global__ void __launch_bounds__(kWarps * 32) quantize_tiles_kernel(QuantArgs a
 /* The whole matrix's largest finite |x| bits, atomicMax'ed into *amax_bits
  * (zeroed before), one atomic per warp; raises the non-finite flag.
  * Persistent CTAs, as the tile kernel. */
-template <typename Src>
-__global__ void __launch_bounds__(kTileWarps * 32)
+template <typename Src, typename Shape>
+__global__ void __launch_bounds__(Shape::kWarps * 32)
 tensor_amax_kernel(QuantArgs a, unsigned strips, unsigned tiles, uint32_t *amax_bits)
 {
     uint32_t m = 0;
     bool nonfinite = false;
-    LaneRows<Src, kLaneRows, kTileWarps> x(a, strips, tiles, blockIdx.x);
+    LaneRows<Src, Shape> x(a, strips, tiles, blockIdx.x);
     for (unsigned tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
-        const LaneRows<Src, kLaneRows, kTileWarps> next(a, strips, tiles, tile + gridDim.x);
+        const LaneRows<Src, Shape> next(a, strips, tiles, tile + gridDim.x);
 #pragma unroll
-        for (unsigned i = 0; i < kLaneRows; i++) m = max(m, piece_amax<Src>(x.raw[i], nonfinite));
+        for (unsigned i = 0; i < Shape::kRows; i++) m = max(m, wide_amax<Src>(x.raw[i], nonfinite));
         x = next;
     }
     m = warp_max(m);
@@ -770,36 +735,46 @@ fp8_status launch_groups(const QuantArgs &a, cudaStream_t s)
 /* The tiles covering the matrix (FP8_ERR_UNSUPPORTED past 2^31) and the
  * grid for `kernel`: a CTA per tile, or (persistent) as many CTAs as the GPU
  * holds at once. */
-template <typename Src, typename Kernel>
-fp8_status tile_launch_shape(const Geometry &g, unsigned rows_per_tile, Kernel kernel, unsigned threads,
-                             bool persistent, unsigned *strips, unsigned *tiles, unsigned *grid)
+template <typename Src, typename Shape, typename Kernel>
+fp8_status tile_launch_shape(const Geometry &g, Kernel kernel, unsigned *strips, unsigned *tiles, unsigned *grid)
 {
-    const size_t n = ceil_div(g.cols, Wide<Src>::kSpan), groups = ceil_div(g.rows, rows_per_tile);
+    const size_t n = ceil_div(g.cols, Wide<Src>::kSpan);
+    const size_t groups = ceil_div(g.rows, Shape::kRows * Shape::kWarps);
     FP8_RETURN_IF(n > 0x7FFFFFFFu || groups > 0x7FFFFFFFu / n, FP8_ERR_UNSUPPORTED); /* tile + grid fits */
     *strips = (unsigned)n;
     *tiles = (unsigned)(n * groups);
     *grid = *tiles;
-    if (!persistent) return FP8_OK;
+    if (!Shape::kPersistent) return FP8_OK;
     int device = 0, sms = 0, per_sm = 0;
     FP8_CUDA_TRY(cudaGetDevice(&device));
     FP8_CUDA_TRY(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-    FP8_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, (int)threads, 0));
+    FP8_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, (int)(Shape::kWarps * 32), 0));
     const size_t resident = (size_t)sms * (size_t)(per_sm > 0 ? per_sm : 1);
     *grid = (unsigned)(resident < *tiles ? resident : *tiles);
     return FP8_OK;
 }
 
+/* The tile shape of each source and mode: the fastest of those measured on
+ * an H200 (docs/performance.md). 128-row blocks take 128 = kRows * kWarps rows. */
+template <typename Src, TileMode kMode>
+struct ShapeFor;
+template <>
+struct ShapeFor<F32Source, TILE_ROWS> : TileShape<4, 8, false> {};
+template <>
+struct ShapeFor<Bf16Source, TILE_ROWS> : TileShape<4, 4, false> {};
+template <typename Src>
+struct ShapeFor<Src, TILE_TALL> : TileShape<8, 16, false> {};
+template <typename Src>
+struct ShapeFor<Src, TILE_WHOLE> : TileShape<4, 8, true> {};
+
 template <typename Src, unsigned kBc, TileMode kMode, bool kCvt>
 fp8_status launch_tiles(const QuantArgs &a, cudaStream_t s)
 {
-    const unsigned rows = kMode == TILE_TALL ? kLaneRowsTall : kLaneRows;
-    const unsigned warps = kMode == TILE_TALL ? kTileWarpsTall : kTileWarps; /* 128-row blocks: 8 x 16 */
-    const bool persistent = kMode != TILE_ROWS || sizeof(typename Src::T) != 4;
-    const auto kernel = quantize_tiles_kernel<Src, kBc, kMode, rows, warps, persistent, kCvt>;
+    typedef ShapeFor<Src, kMode> Shape;
+    const auto kernel = quantize_tiles_kernel<Src, kBc, kMode, Shape, kCvt>;
     unsigned strips = 0, tiles = 0, grid = 0;
-    FP8_FORWARD_IF_ERROR(
-        tile_launch_shape<Src>(a.g, rows * warps, kernel, warps * 32, persistent, &strips, &tiles, &grid));
-    kernel<<<grid, warps * 32, 0, s>>>(a, strips, tiles);
+    FP8_FORWARD_IF_ERROR((tile_launch_shape<Src, Shape>(a.g, kernel, &strips, &tiles, &grid)));
+    kernel<<<grid, Shape::kWarps * 32, 0, s>>>(a, strips, tiles);
     return launched("quantize_tiles_kernel");
 }
 
@@ -845,13 +820,13 @@ fp8_status launch_tiles(const QuantArgs &a, cudaStream_t s)
 template <typename Src, bool kCvt>
 fp8_status launch_whole(const QuantArgs &a, cudaStream_t s)
 {
-    const auto amax_kernel = tensor_amax_kernel<Src>;
-    const auto encode_kernel = quantize_tiles_kernel<Src, Wide<Src>::kSpan, TILE_WHOLE, kLaneRows, kTileWarps, true, kCvt>;
-    const unsigned rows = kLaneRows * kTileWarps, threads = kTileWarps * 32;
+    typedef ShapeFor<Src, TILE_WHOLE> Shape;
+    const unsigned threads = Shape::kWarps * 32;
+    const auto amax_kernel = tensor_amax_kernel<Src, Shape>;
+    const auto encode_kernel = quantize_tiles_kernel<Src, Wide<Src>::kSpan, TILE_WHOLE, Shape, kCvt>;
     unsigned strips = 0, tiles = 0, amax_grid = 0, encode_grid = 0;
-    FP8_FORWARD_IF_ERROR(tile_launch_shape<Src>(a.g, rows, amax_kernel, threads, true, &strips, &tiles, &amax_grid));
-    FP8_FORWARD_IF_ERROR(
-        tile_launch_shape<Src>(a.g, rows, encode_kernel, threads, true, &strips, &tiles, &encode_grid));
+    FP8_FORWARD_IF_ERROR((tile_launch_shape<Src, Shape>(a.g, amax_kernel, &strips, &tiles, &amax_grid)));
+    FP8_FORWARD_IF_ERROR((tile_launch_shape<Src, Shape>(a.g, encode_kernel, &strips, &tiles, &encode_grid)));
     uint32_t *amax_bits = reinterpret_cast<uint32_t *>(a.scale_inv);
     FP8_CUDA_TRY(cudaMemsetAsync(amax_bits, 0, sizeof *amax_bits, s));
     amax_kernel<<<amax_grid, threads, 0, s>>>(a, strips, tiles, amax_bits);
