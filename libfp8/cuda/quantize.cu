@@ -182,16 +182,22 @@ __global__ void __launch_bounds__(kThreads) quantize_groups_kernel(QuantArgs a, 
 template <typename Src>
 struct Wide {
     static const unsigned kVec = 16 / sizeof(typename Src::T); /* elements per 16-byte load */
-    static const unsigned kSpan = 32 * kVec;                  /* columns a warp covers */
 };
 
-/* How the tile kernel cuts the work: each lane holds one 16-byte load of
- * each of kRows rows, a CTA has kWarps warps; kPersistent, see
- * quantize_tiles_kernel. */
-template <unsigned R, unsigned W, bool P>
+/* How the tile kernel cuts the work: a warp's load instruction covers
+ * 32 / kRowLanes rows of kRowLanes lanes (32 or 16), each lane one 16-byte
+ * load; a lane holds kRows such loads, a CTA has kWarps warps. kPersistent,
+ * see quantize_tiles_kernel. */
+template <unsigned R, unsigned W, bool P, unsigned L = 32>
 struct TileShape {
-    static const unsigned kRows = R, kWarps = W;
+    static const unsigned kRows = R, kWarps = W, kRowLanes = L, kSub = 32 / L;
     static const bool kPersistent = P;
+};
+
+/* The columns one strip of tiles covers. */
+template <typename Src, typename Shape>
+struct Span {
+    static const unsigned kCols = Shape::kRowLanes * Wide<Src>::kVec;
 };
 
 /* Up to kVec elements from p (count of them exist; the rest read as 0): one
@@ -273,14 +279,14 @@ __device__ inline uint32_t lanes_max(uint32_t v)
     }
 }
 
-/* The part of tile `tile` one lane holds: kRows rows from r0 of one 16-byte
- * load each at column c (count elements of it exist, 0 past the right edge).
- * A tile is kRows * kWarps rows of one warp span of columns;
+/* The part of tile `tile` one lane holds: kRows rows r0, r0 + kSub, ... of
+ * one 16-byte load each at column c (count elements of it exist, 0 past the
+ * right edge). A tile is kRows * kSub * kWarps rows of one strip of columns;
  * tile = rows_group * strips + strip. Constructing it issues the loads; a
  * tile past the last (tile >= tiles) loads nothing. */
 template <typename Src, typename Shape>
 struct LaneRows {
-    static const unsigned kRows = Shape::kRows;
+    static const unsigned kRows = Shape::kRows, kSub = Shape::kSub;
     size_t c, r0, rows_group;
     unsigned count;
     uint4 raw[kRows];
@@ -289,14 +295,15 @@ struct LaneRows {
     {
         const unsigned kVec = Wide<Src>::kVec, lane = threadIdx.x % 32, warp = threadIdx.x / 32;
         rows_group = tile / strips;
-        c = (size_t)(tile % strips) * Wide<Src>::kSpan + lane * kVec;
-        r0 = rows_group * (kRows * Shape::kWarps) + warp * kRows;
+        c = (size_t)(tile % strips) * Span<Src, Shape>::kCols + lane % Shape::kRowLanes * kVec;
+        r0 = rows_group * (kRows * kSub * Shape::kWarps) + warp * kRows * kSub + lane / Shape::kRowLanes;
         count = tile >= tiles || c >= a.g.cols ? 0u : a.g.cols - c < kVec ? (unsigned)(a.g.cols - c) : kVec;
         const typename Src::T *x = static_cast<const typename Src::T *>(a.x);
 #pragma unroll
         for (unsigned i = 0; i < kRows; i++)
-            raw[i] = r0 + i < a.g.rows && count != 0 ? load_wide<Src>(x + (r0 + i) * a.g.ldx + c, count)
-                                                     : make_uint4(0, 0, 0, 0);
+            raw[i] = r0 + i * kSub < a.g.rows && count != 0
+                         ? load_wide<Src>(x + (r0 + i * kSub) * a.g.ldx + c, count)
+                         : make_uint4(0, 0, 0, 0);
     }
 };
 
@@ -350,11 +357,14 @@ template <typename Src, unsigned kBc, TileMode kMode, typename Shape, bool kCvt>
 __global__ void __launch_bounds__(Shape::kWarps * 32) quantize_tiles_kernel(QuantArgs a, unsigned strips, unsigned tiles)
 {
     typedef LaneRows<Src, Shape> Rows;
-    const unsigned kVec = Wide<Src>::kVec, kRows = Shape::kRows, kWarps = Shape::kWarps;
-    const unsigned kLanes = kBc / kVec; /* lanes sharing a block's columns */
-    const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const unsigned kVec = Wide<Src>::kVec, kRows = Shape::kRows, kWarps = Shape::kWarps, kSub = Shape::kSub;
+    const unsigned kLanes = kBc / kVec; /* lanes of one row sharing a block's columns */
+    static_assert(kLanes <= Shape::kRowLanes, "a block's columns lie in one strip");
+    static_assert(kMode != TILE_TALL || kRows * kSub * kWarps == 128, "a CTA holds whole 128-row blocks");
+    const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32, blocks = Shape::kRowLanes / kLanes;
+    const unsigned block = lane % Shape::kRowLanes / kLanes; /* the lane's block among the strip's */
     /* TALL: each warp's partial amaxes, two sets so one barrier per tile suffices */
-    __shared__ uint32_t warp_amax[2][kMode == TILE_TALL ? kWarps : 1][32 / kLanes];
+    __shared__ uint32_t warp_amax[2][kMode == TILE_TALL ? kWarps : 1][blocks];
     bool any_nonfinite = false;
     /* one tile: its amaxes and scales, then its codes */
     const auto encode_tile = [&](const Rows &x, unsigned parity) {
@@ -370,13 +380,14 @@ __global__ void __launch_bounds__(Shape::kWarps * 32) quantize_tiles_kernel(Quan
                 amax[0] = m > amax[0] ? m : amax[0];
         }
         if (kMode == TILE_TALL) {
-            const uint32_t m = lanes_max<kLanes>(amax[0]);
-            if (lane % kLanes == 0) warp_amax[parity][warp][lane / kLanes] = m;
+            uint32_t m = lanes_max<kLanes>(amax[0]);
+            if (kSub == 2) m = max(m, __shfl_xor_sync(0xFFFFFFFFu, m, 16)); /* the other row of the warp's pair */
+            if (lane < Shape::kRowLanes && lane % kLanes == 0) warp_amax[parity][warp][block] = m;
             __syncthreads();
             amax[0] = 0;
 #pragma unroll
             for (unsigned w = 0; w < kWarps; w++) {
-                const uint32_t u = warp_amax[parity][w][lane / kLanes];
+                const uint32_t u = warp_amax[parity][w][block];
                 amax[0] = u > amax[0] ? u : amax[0];
             }
         }
@@ -395,11 +406,12 @@ __global__ void __launch_bounds__(Shape::kWarps * 32) quantize_tiles_kernel(Quan
         if (x.count == 0) return;
         const size_t bj = x.c / kBc;
         const bool leader = lane % kLanes == 0;
-        if (kMode == TILE_TALL && leader && warp == 0) a.scale_inv[x.rows_group * a.g.nbc + bj] = s[0].scale_inv;
+        if (kMode == TILE_TALL && leader && lane < Shape::kRowLanes && warp == 0)
+            a.scale_inv[x.rows_group * a.g.nbc + bj] = s[0].scale_inv;
         uint8_t *q = a.q + x.r0 * a.g.ldq + x.c;
 #pragma unroll
-        for (unsigned i = 0; i < kRows; i++, q += a.g.ldq) {
-            const size_t r = x.r0 + i;
+        for (unsigned i = 0; i < kRows; i++, q += kSub * a.g.ldq) {
+            const size_t r = x.r0 + i * kSub;
             if (r >= a.g.rows) break;
             if (kMode == TILE_ROWS && leader) a.scale_inv[r * a.g.nbc + bj] = s[i].scale_inv;
             uint32_t codes[kVec / 4];
@@ -738,8 +750,8 @@ fp8_status launch_groups(const QuantArgs &a, cudaStream_t s)
 template <typename Src, typename Shape, typename Kernel>
 fp8_status tile_launch_shape(const Geometry &g, Kernel kernel, unsigned *strips, unsigned *tiles, unsigned *grid)
 {
-    const size_t n = ceil_div(g.cols, Wide<Src>::kSpan);
-    const size_t groups = ceil_div(g.rows, Shape::kRows * Shape::kWarps);
+    const size_t n = ceil_div(g.cols, Span<Src, Shape>::kCols);
+    const size_t groups = ceil_div(g.rows, Shape::kRows * Shape::kSub * Shape::kWarps);
     FP8_RETURN_IF(n > 0x7FFFFFFFu || groups > 0x7FFFFFFFu / n, FP8_ERR_UNSUPPORTED); /* tile + grid fits */
     *strips = (unsigned)n;
     *tiles = (unsigned)(n * groups);
@@ -755,15 +767,17 @@ fp8_status tile_launch_shape(const Geometry &g, Kernel kernel, unsigned *strips,
 }
 
 /* The tile shape of each source and mode: the fastest of those measured on
- * an H200 (docs/performance.md). 128-row blocks take 128 = kRows * kWarps rows. */
+ * an H200 (docs/performance.md). A CTA of 128-row blocks takes all 128 rows. */
 template <typename Src, TileMode kMode>
 struct ShapeFor;
 template <>
 struct ShapeFor<F32Source, TILE_ROWS> : TileShape<4, 8, false> {};
 template <>
 struct ShapeFor<Bf16Source, TILE_ROWS> : TileShape<4, 4, false> {};
-template <typename Src>
-struct ShapeFor<Src, TILE_TALL> : TileShape<8, 16, false> {};
+template <>
+struct ShapeFor<F32Source, TILE_TALL> : TileShape<8, 16, false> {};
+template <> /* half-warp rows: a CTA per 128 x 128 elements, 1792 short-lived CTAs on 4096 x 7168, not 896 */
+struct ShapeFor<Bf16Source, TILE_TALL> : TileShape<4, 16, false, 16> {};
 template <typename Src>
 struct ShapeFor<Src, TILE_WHOLE> : TileShape<4, 8, true> {};
 
@@ -823,7 +837,7 @@ fp8_status launch_whole(const QuantArgs &a, cudaStream_t s)
     typedef ShapeFor<Src, TILE_WHOLE> Shape;
     const unsigned threads = Shape::kWarps * 32;
     const auto amax_kernel = tensor_amax_kernel<Src, Shape>;
-    const auto encode_kernel = quantize_tiles_kernel<Src, Wide<Src>::kSpan, TILE_WHOLE, Shape, kCvt>;
+    const auto encode_kernel = quantize_tiles_kernel<Src, Span<Src, Shape>::kCols, TILE_WHOLE, Shape, kCvt>;
     unsigned strips = 0, tiles = 0, amax_grid = 0, encode_grid = 0;
     FP8_FORWARD_IF_ERROR((tile_launch_shape<Src, Shape>(a.g, amax_kernel, &strips, &tiles, &amax_grid)));
     FP8_FORWARD_IF_ERROR((tile_launch_shape<Src, Shape>(a.g, encode_kernel, &strips, &tiles, &encode_grid)));
