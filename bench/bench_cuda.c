@@ -514,6 +514,25 @@ static void check_linear(fp8_cuda_gemm *h)
 
 /* ---- 4: accumulation error against the promotion interval ---- */
 
+
+/* The largest |d - ref| / |ref| of n device results d. */
+static double device_max_error(const float *d_d, const double *ref, size_t n)
+{
+    float *d = host_copy_of(d_d, n * 4);
+    double err = 0;
+    for (size_t e = 0; e < n; e++) err = fmax(err, fabs(d[e] - ref[e]) / fabs(ref[e]));
+    free(d);
+    return err;
+}
+
+/* "<who> max rel. error, promotion every <interval>" (0: never promoted). */
+static void interval_label(char *what, size_t size, const char *who, size_t interval)
+{
+    if (interval)
+        snprintf(what, size, "%s max rel. error, promotion every %zu", who, interval);
+    else
+        snprintf(what, size, "%s max rel. error, never promoted", who);
+}
 static void check_gemm_error(fp8_cuda_gemm *h)
 {
     const size_t M = 128, N = 128, K = 4096;
@@ -548,18 +567,13 @@ static void check_gemm_error(fp8_cuda_gemm *h)
         fp8_gemm_config cfg = fp8_gemm_config_init();
         cfg.promote_interval = intervals[i];
         char what[96], result[64];
-        if (intervals[i])
-            snprintf(what, sizeof what, "own kernel max rel. error, promotion every %zu", intervals[i]);
-        else
-            snprintf(what, sizeof what, "own kernel max rel. error, never promoted");
+        interval_label(what, sizeof what, "own kernel", intervals[i]);
         if (fp8_cuda_gemm_mma_f32(&cfg, &a, &b, d_d, N, NULL) != FP8_OK) {
             failed_row(what);
             continue;
         }
-        float *d = host_copy_of(d_d, M * N * 4);
-        double err[3] = {0, 0, 0};
-        for (size_t e = 0; e < M * N; e++) err[0] = fmax(err[0], fabs(d[e] - ref[e]) / fabs(ref[e]));
-        free(d);
+        const double err = device_max_error(d_d, ref, M * N);
+        double emulator_err[2] = {0, 0};
         cfg.accum_bits = 14;
         for (int model = 0; model < 2; model++) {
             cfg.accum_model = model ? FP8_ACCUM_ALIGN_PRODUCTS : FP8_ACCUM_ALIGN_WITH_SUM;
@@ -568,26 +582,19 @@ static void check_gemm_error(fp8_cuda_gemm *h)
                 exit(1);
             }
             for (size_t e = 0; e < M * N; e++)
-                err[1 + model] = fmax(err[1 + model], fabs(emulated[e] - ref[e]) / fabs(ref[e]));
+                emulator_err[model] = fmax(emulator_err[model], fabs(emulated[e] - ref[e]) / fabs(ref[e]));
         }
-        snprintf(result, sizeof result, "%.3g (emulator %.3g, %.3g)", err[0], err[1], err[2]);
+        snprintf(result, sizeof result, "%.3g (emulator %.3g, %.3g)", err, emulator_err[0], emulator_err[1]);
         row(what, result, "");
         if (intervals[i] % 128 != 0) continue; /* the wgmma kernel promotes at stage ends */
         cfg.accum_bits = 0;
         cfg.accum_model = FP8_ACCUM_ALIGN_WITH_SUM;
-        if (intervals[i])
-            snprintf(what, sizeof what, "wgmma kernel max rel. error, promotion every %zu", intervals[i]);
-        else
-            snprintf(what, sizeof what, "wgmma kernel max rel. error, never promoted");
+        interval_label(what, sizeof what, "wgmma kernel", intervals[i]);
         if (fp8_cuda_gemm_wgmma_f32(&cfg, &a, &b, d_d, N, NULL) != FP8_OK) {
             failed_row(what);
             continue;
         }
-        d = host_copy_of(d_d, M * N * 4);
-        double wgmma_err = 0;
-        for (size_t e = 0; e < M * N; e++) wgmma_err = fmax(wgmma_err, fabs(d[e] - ref[e]) / fabs(ref[e]));
-        free(d);
-        snprintf(result, sizeof result, "%.3g", wgmma_err);
+        snprintf(result, sizeof result, "%.3g", device_max_error(d_d, ref, M * N));
         row(what, result, "");
     }
     /* cuBLASLt's FP8 kernels (wgmma on sm_90) on the same operands: with
@@ -601,12 +608,8 @@ static void check_gemm_error(fp8_cuda_gemm *h)
             failed_row(what);
             continue;
         }
-        float *d = host_copy_of(d_d, M * N * 4);
-        double err = 0;
-        for (size_t e = 0; e < M * N; e++) err = fmax(err, fabs(d[e] - ref[e]) / fabs(ref[e]));
-        free(d);
         char result[64];
-        snprintf(result, sizeof result, "%.3g", err);
+        snprintf(result, sizeof result, "%.3g", device_max_error(d_d, ref, M * N));
         row(what, result, "");
     }
     free(emulated);
