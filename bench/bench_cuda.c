@@ -427,8 +427,13 @@ static void check_gemm_speed(fp8_cuda_gemm *h)
     gemm_row(&j, "FP8 GEMM, cuBLASLt, per-tensor scales", bf16, 0);
     j.cfg.fast_accum = 1;
     gemm_row(&j, "FP8 GEMM, cuBLASLt, per-tensor scales, fast accumulation", bf16, 0);
-    j.a = a, j.b = b;
     j.cfg.fast_accum = 0;
+    /* 1x128 scales on both operands, as DeepSeek-V3's weight gradient (dY^T X) has them */
+    j.a = a;
+    j.b = random_qmatrix(N, K, 1, 128);
+    gemm_row(&j, "FP8 GEMM, cuBLASLt, 1x128 x 1x128 scales (weight gradient)", bf16, 0);
+    cudaFree((void *)j.b.data), cudaFree((void *)j.b.scale_inv);
+    j.b = b;
 
     j.kind = 2;
     j.mma_cfg = (fp8_gemm_config){.promote_interval = 128, .alpha = 1, .accum_model = FP8_ACCUM_ALIGN_WITH_SUM,
