@@ -55,9 +55,12 @@ const unsigned kStageBytes = 2 * kTileBytes;
 const unsigned kSwizzleAtom = 1024; /* 8 rows of 128 bytes */
 const unsigned kSmemBytes = kSwizzleAtom /* alignment slack */ + kStages * kStageBytes + 2 * kStages * 8;
 /* Registers per thread after setmaxnreg: 128 x 40 + 256 x 232 = 64512 of the 65536 that one
- * CTA of 384 threads at 168 each holds (the pool setmaxnreg draws on is the CTA's). */
-#define FP8_WGMMA_PRODUCER_REGS "40"
-#define FP8_WGMMA_CONSUMER_REGS "232"
+ * CTA of 384 threads at 168 each holds (the pool setmaxnreg draws on is the CTA's; launch()
+ * refuses a build that gave the kernel fewer, where the consumers' setmaxnreg would wait forever). */
+#define FP8_WGMMA_PRODUCER_REGS 40
+#define FP8_WGMMA_CONSUMER_REGS 232
+#define FP8_WGMMA_STRING(x) FP8_WGMMA_STRING_(x)
+#define FP8_WGMMA_STRING_(x) #x
 
 struct WgmmaArgs {
     Operand a, b; /* the scales; the codes are read through the tensor maps */
@@ -179,7 +182,7 @@ template <bool kE5m2A, bool kE5m2B>
 __device__ inline void consume(const WgmmaArgs &p, uint8_t *tiles_a, uint8_t *tiles_b, uint64_t *full, uint64_t *empty,
                                size_t m0, size_t n0)
 {
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 " FP8_WGMMA_CONSUMER_REGS ";\n" ::: "memory");
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 " FP8_WGMMA_STRING(FP8_WGMMA_CONSUMER_REGS) ";\n" ::: "memory");
     const unsigned consumer = threadIdx.x / 128 - 1, t = threadIdx.x % 128, lane = t % 32;
     const size_t row0 = m0 + 64 * consumer + 16 * (t / 32) + lane / 4; /* and row0 + 8 */
     const size_t col0 = n0 + 2 * (lane % 4);                           /* + 8 (i / 4) + i % 2 */
@@ -276,7 +279,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         consume<kE5m2A, kE5m2B>(p, tiles_a, tiles_b, full, empty, m0, n0);
         return;
     }
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 " FP8_WGMMA_PRODUCER_REGS ";\n" ::: "memory");
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 " FP8_WGMMA_STRING(FP8_WGMMA_PRODUCER_REGS) ";\n" ::: "memory");
     const size_t stages = ceil_div(p.K, kBlockK);
     if (threadIdx.x != 0 || stages == 0) return; /* K = 0: no tensor maps were made */
     asm volatile("prefetch.tensormap [%0];\nprefetch.tensormap [%1];\n" ::"l"(reinterpret_cast<uint64_t>(&map_a)),
@@ -321,9 +324,15 @@ bool tma_addressable(const Operand &op)
 template <bool kE5m2A, bool kE5m2B>
 fp8_status launch(const CUtensorMap &map_a, const CUtensorMap &map_b, const WgmmaArgs &p, cudaStream_t s)
 {
-    FP8_CUDA_TRY(cudaFuncSetAttribute(wgmma_gemm_kernel<kE5m2A, kE5m2B>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                      (int)kSmemBytes));
-    wgmma_gemm_kernel<kE5m2A, kE5m2B><<<p.tiles_m * p.tiles_n, kThreads, kSmemBytes, s>>>(map_a, map_b, p);
+    const auto kernel = wgmma_gemm_kernel<kE5m2A, kE5m2B>;
+    cudaFuncAttributes attributes;
+    FP8_CUDA_TRY(cudaFuncGetAttributes(&attributes, kernel));
+    const unsigned pool = 128 * FP8_WGMMA_PRODUCER_REGS + 256 * FP8_WGMMA_CONSUMER_REGS;
+    if ((unsigned)attributes.numRegs * kThreads < pool)
+        return fail_text(FP8_ERR_UNSUPPORTED, kWho,
+                         "this build gave the kernel too few registers for its setmaxnreg split (it would stall)");
+    FP8_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmemBytes));
+    kernel<<<p.tiles_m * p.tiles_n, kThreads, kSmemBytes, s>>>(map_a, map_b, p);
     return launched("wgmma_gemm_kernel");
 }
 
