@@ -185,7 +185,7 @@ struct Wide {
 };
 
 /* How the tile kernel cuts the work: a warp's load instruction covers
- * 32 / kRowLanes rows of kRowLanes lanes (32 or 16), each lane one 16-byte
+ * 32 / kRowLanes rows of kRowLanes lanes (a power of two), each lane one 16-byte
  * load; a lane holds kRows such loads, a CTA has kWarps warps. kPersistent,
  * see quantize_tiles_kernel. */
 template <unsigned R, unsigned W, bool P, unsigned L = 32>
@@ -381,7 +381,9 @@ __global__ void __launch_bounds__(Shape::kWarps * 32) quantize_tiles_kernel(Quan
         }
         if (kMode == TILE_TALL) {
             uint32_t m = lanes_max<kLanes>(amax[0]);
-            if (kSub == 2) m = max(m, __shfl_xor_sync(0xFFFFFFFFu, m, 16)); /* the other row of the warp's pair */
+#pragma unroll
+            for (unsigned o = Shape::kRowLanes; o < 32; o *= 2) /* the warp's other rows, same columns */
+                m = max(m, __shfl_xor_sync(0xFFFFFFFFu, m, o));
             if (lane < Shape::kRowLanes && lane % kLanes == 0) warp_amax[parity][warp][block] = m;
             __syncthreads();
             amax[0] = 0;
