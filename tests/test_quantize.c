@@ -605,6 +605,21 @@ START_TEST(scale_count)
 }
 END_TEST
 
+/* got (rows x cols codes, rows ld apart, 0xA5 in the gaps) against want (rows x cols, packed);
+ * element (i, j) was quantized from x[i * x_row + j * x_col]. The first difference aborts
+ * (ck_assert per element would be slow). */
+static void expect_codes(const char *what, const char *path, const char *name, const uint8_t *got, size_t ld,
+                         const uint8_t *want, size_t rows, size_t cols, const float *x, size_t x_row, size_t x_col)
+{
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < ld; j++) {
+            const int w = j < cols ? want[i * cols + j] : 0xA5;
+            if (got[i * ld + j] != w)
+                ck_abort_msg("%s, %s: %s(%zu,%zu) = 0x%02x, want 0x%02x (x %a)", what, path, name, i, j, got[i * ld + j],
+                             w, j < cols ? (double)x[i * x_row + j * x_col] : 0.0);
+        }
+}
+
 /* The fused pass of x (rows x cols, ldx) on every CPU path against two separate quantizations, of
  * x and of x^T; returns the status of the fused pass. Output rows are ld apart with a gap, so that
  * writes past a row's end would show. */
@@ -640,21 +655,8 @@ static fp8_status check_dual(const fp8_quant_config *cfg, const float *x, size_t
     for (int isa = 0; isa < NPATHS; isa++) {
         if (!ran[isa]) continue;
         ck_assert_msg(st_dual[isa] == st_rows, "%s, %s: status", what, fp8_cpu_isa_name(isa));
-        /* the first difference, if any (ck_assert per element would be slow) */
-        for (size_t r = 0; r < rows; r++)
-            for (size_t c = 0; c < ldq; c++) {
-                const int want = c < cols ? q_ref[r * cols + c] : 0xA5;
-                if (q[isa][r * ldq + c] != want)
-                    ck_abort_msg("%s, %s: q(%zu,%zu) = 0x%02x, want 0x%02x (x %a)", what, fp8_cpu_isa_name(isa), r,
-                                 c, q[isa][r * ldq + c], want, c < cols ? (double)x[r * ldx + c] : 0.0);
-            }
-        for (size_t c = 0; c < cols; c++)
-            for (size_t r = 0; r < ldqt; r++) {
-                const int want = r < rows ? qt_ref[c * rows + r] : 0xA5;
-                if (qt[isa][c * ldqt + r] != want)
-                    ck_abort_msg("%s, %s: qt(%zu,%zu) = 0x%02x, want 0x%02x (x %a)", what, fp8_cpu_isa_name(isa), c,
-                                 r, qt[isa][c * ldqt + r], want, r < rows ? (double)x[r * ldx + c] : 0.0);
-            }
+        expect_codes(what, fp8_cpu_isa_name(isa), "q", q[isa], ldq, q_ref, rows, cols, x, ldx, 1);
+        expect_codes(what, fp8_cpu_isa_name(isa), "qt", qt[isa], ldqt, qt_ref, cols, rows, x, 1, ldx);
         ck_assert_msg(memcmp(s[isa], s_ref, ns * 4) == 0 && memcmp(st[isa], st_ref, nst * 4) == 0, "%s: scales", what);
         free(q[isa]), free(qt[isa]), free(s[isa]), free(st[isa]);
     }

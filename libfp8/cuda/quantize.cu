@@ -716,12 +716,7 @@ Geometry geometry_of(size_t rows, size_t cols, size_t ldx, size_t ldq, size_t bl
 fp8_status setup(QuantArgs &a, const fp8_quant_config *cfg, const void *x, size_t elem_size, size_t rows,
                  size_t cols, size_t ldx, uint8_t *q, size_t ldq, float *scale_inv)
 {
-    FP8_FORWARD_IF_ERROR(fp8_quant_config_check(cfg));
-    FP8_RETURN_IF(!fp8_matrix_valid(x, rows, cols, ldx, elem_size) || !fp8_matrix_valid(q, rows, cols, ldq, 1),
-                  FP8_ERR_INVALID_ARGUMENT);
-    FP8_RETURN_IF(rows > 0 && cols > 0 && fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols) == 0,
-                  FP8_ERR_INVALID_ARGUMENT);
-    FP8_RETURN_IF(rows > 0 && cols > 0 && scale_inv == NULL, FP8_ERR_INVALID_ARGUMENT);
+    FP8_FORWARD_IF_ERROR(fp8_quant_args_check(cfg, x, elem_size, rows, cols, ldx, q, ldq, scale_inv));
     memset(&a, 0, sizeof a);
     a.g = geometry_of(rows, cols, ldx, ldq, cfg->block_rows, cfg->block_cols);
     a.x = x;
@@ -945,12 +940,8 @@ fp8_status fp8_cuda_quantize_f32_scaled(const fp8_quant_config *cfg, const float
 fp8_status fp8_cuda_dequantize_f32(const fp8_quant_config *cfg, const uint8_t *q, size_t rows, size_t cols,
                                    size_t ldq, const float *scale_inv, float *x, size_t ldx, void *stream)
 {
-    FP8_FORWARD_IF_ERROR(fp8_quant_config_check(cfg));
-    FP8_RETURN_IF(!fp8_matrix_valid(q, rows, cols, ldq, 1) || !fp8_matrix_valid(x, rows, cols, ldx, sizeof *x),
-                  FP8_ERR_INVALID_ARGUMENT);
+    FP8_FORWARD_IF_ERROR(fp8_quant_args_check(cfg, x, sizeof *x, rows, cols, ldx, q, ldq, scale_inv));
     if (rows == 0 || cols == 0) return FP8_OK;
-    FP8_RETURN_IF(scale_inv == NULL || fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols) == 0,
-                  FP8_ERR_INVALID_ARGUMENT);
     const Geometry g = geometry_of(rows, cols, ldx, ldq, cfg->block_rows, cfg->block_cols);
     const bool vector = ldq % 4 == 0 && ldx % 4 == 0 && aligned(q, 4) && aligned(x, 16);
     const size_t runs = rows * ceil_div(cols, 4);

@@ -212,13 +212,8 @@ static fp8_status run_job(quant_job *j)
 static fp8_status setup_job(quant_job *j, const fp8_quant_config *cfg, const void *x, bool bf16, size_t rows,
                             size_t cols, size_t ldx, uint8_t *q, size_t ldq, float *scale_inv)
 {
-    FP8_FORWARD_IF_ERROR(fp8_quant_config_check(cfg));
-    FP8_RETURN_IF(!fp8_matrix_valid(x, rows, cols, ldx, bf16 ? sizeof(uint16_t) : sizeof(float)) ||
-                      !fp8_matrix_valid(q, rows, cols, ldq, 1),
-                  FP8_ERR_INVALID_ARGUMENT);
-    FP8_RETURN_IF(rows > 0 && cols > 0 && fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols) == 0,
-                  FP8_ERR_INVALID_ARGUMENT);
-    FP8_RETURN_IF(rows > 0 && cols > 0 && scale_inv == NULL, FP8_ERR_INVALID_ARGUMENT);
+    FP8_FORWARD_IF_ERROR(fp8_quant_args_check(cfg, x, bf16 ? sizeof(uint16_t) : sizeof(float), rows, cols, ldx, q,
+                                              ldq, scale_inv));
     memset(j, 0, sizeof *j);
     j->k = fp8_cpu_kernels_active();
     j->p = fp8_format_params_of(cfg->format);
@@ -312,12 +307,8 @@ static void dequant_rows_range(void *ctx, size_t r0, size_t r1)
 fp8_status fp8_dequantize_f32(const fp8_quant_config *cfg, const uint8_t *q, size_t rows, size_t cols, size_t ldq,
                               const float *scale_inv, float *x, size_t ldx)
 {
-    FP8_FORWARD_IF_ERROR(fp8_quant_config_check(cfg));
-    FP8_RETURN_IF(!fp8_matrix_valid(q, rows, cols, ldq, 1) || !fp8_matrix_valid(x, rows, cols, ldx, sizeof *x),
-                  FP8_ERR_INVALID_ARGUMENT);
+    FP8_FORWARD_IF_ERROR(fp8_quant_args_check(cfg, x, sizeof *x, rows, cols, ldx, q, ldq, scale_inv));
     if (rows == 0 || cols == 0) return FP8_OK;
-    FP8_RETURN_IF(scale_inv == NULL || fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols) == 0,
-                  FP8_ERR_INVALID_ARGUMENT);
     dequant_job j = {
         .k = fp8_cpu_kernels_active(), .p = fp8_format_params_of(cfg->format), .q = q, .ldq = ldq,
         .rows = rows, .cols = cols,

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "convert/reference.h"
+#include "core/shape.h"
 #include "fp8/quantize.h"
 
 typedef struct fp8_scale_rule {
@@ -79,6 +80,22 @@ static inline fp8_status fp8_quant_config_check(const fp8_quant_config *cfg)
                   FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF((unsigned)cfg->scale_mode > (unsigned)FP8_SCALE_POW2_OCP_MX, FP8_ERR_INVALID_ARGUMENT);
     FP8_RETURN_IF(!(cfg->amax_floor >= 0.0f && cfg->amax_floor <= 3.0e38f), FP8_ERR_INVALID_ARGUMENT);
+    return FP8_OK;
+}
+
+/* The checks every backend makes on a quantization's or dequantization's
+ * arguments: the config, the matrices x (elem_size bytes an element) and q,
+ * and, for a non-empty matrix, a scale grid that exists. */
+static inline fp8_status fp8_quant_args_check(const fp8_quant_config *cfg, const void *x, size_t elem_size,
+                                              size_t rows, size_t cols, size_t ldx, const uint8_t *q, size_t ldq,
+                                              const float *scale_inv)
+{
+    FP8_FORWARD_IF_ERROR(fp8_quant_config_check(cfg));
+    FP8_RETURN_IF(!fp8_matrix_valid(x, rows, cols, ldx, elem_size) || !fp8_matrix_valid(q, rows, cols, ldq, 1),
+                  FP8_ERR_INVALID_ARGUMENT);
+    FP8_RETURN_IF(rows > 0 && cols > 0 &&
+                      (scale_inv == NULL || fp8_scale_count(rows, cols, cfg->block_rows, cfg->block_cols) == 0),
+                  FP8_ERR_INVALID_ARGUMENT);
     return FP8_OK;
 }
 
