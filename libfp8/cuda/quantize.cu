@@ -397,14 +397,11 @@ __global__ void __launch_bounds__(Shape::kWarps * 32) quantize_tiles_kernel(Quan
         const bool warp_nonfinite = __any_sync(0xFFFFFFFFu, nonfinite);
         any_nonfinite = any_nonfinite || warp_nonfinite;
 
-        fp8_block_scale s[kRows];
-        if (kMode == TILE_ROWS) {
+        fp8_block_scale s[kMode == TILE_ROWS ? kRows : 1]; /* per row, or the tile's one */
+        if (kMode == TILE_ROWS)
             row_scales<kRows, kLanes>(amax, a.rule, s);
-        } else {
+        else
             s[0] = fp8_block_scale_of(amax[0], &a.rule);
-#pragma unroll
-            for (unsigned i = 1; i < kRows; i++) s[i] = s[0];
-        }
         if (x.count == 0) return;
         const size_t bj = x.c / kBc;
         const bool leader = lane % kLanes == 0;
@@ -415,14 +412,15 @@ __global__ void __launch_bounds__(Shape::kWarps * 32) quantize_tiles_kernel(Quan
         for (unsigned i = 0; i < kRows; i++, q += kSub * a.g.ldq) {
             const size_t r = x.r0 + i * kSub;
             if (r >= a.g.rows) break;
-            if (kMode == TILE_ROWS && leader) a.scale_inv[r * a.g.nbc + bj] = s[i].scale_inv;
+            const fp8_block_scale &si = s[kMode == TILE_ROWS ? i : 0];
+            if (kMode == TILE_ROWS && leader) a.scale_inv[r * a.g.nbc + bj] = si.scale_inv;
             uint32_t codes[kVec / 4];
 #pragma unroll
             for (unsigned g = 0; g < kVec / 4; g++) {
                 uint32_t v[4];
 #pragma unroll
                 for (unsigned j = 0; j < 4; j++) v[j] = wide_element<Src>(x.raw[i], 4 * g + j);
-                scale4(v, s[i].scale);
+                scale4(v, si.scale);
                 codes[g] = encode_scaled4<kCvt>(a.enc, v, a.sr_offset + r * a.g.cols + x.c + 4 * g, warp_nonfinite);
             }
             if (x.count == kVec) {
