@@ -423,31 +423,42 @@ FP8_DEFINE_AVX2_AMAX(fp8_avx2_amax_bf16, uint16_t, 2, load8_bf16, fp8_scalar_ama
 /* The maxima of |x| as bits with NaN and infinity left in (they order above every finite value):
  * three instructions per vector. A tile that turns out to hold one (rare) is done again by the
  * scalar kernel, which leaves them out. */
+/* 64 columns at a time: their maxima stay in eight registers down the tile's rows (a running
+ * maximum in memory would put a store and a reload on every vector); the last w % 8 columns in
+ * scalar code. */
 static void avx2_dual_amax_f32(const fp8_dual_tile *t, uint32_t *row_amax, uint32_t *col_amax, bool *nonfinite)
 {
     const __m256i abs_mask = _mm256_set1_epi32(0x7FFFFFFF);
     const size_t w8 = t->w & ~(size_t)7;
     uint32_t largest = 0;
-    for (size_t c = 0; c < t->w; c++) col_amax[c] = 0;
+    for (size_t r = 0; r < t->h; r++) row_amax[r] = 0;
+    for (size_t c0 = 0; c0 < w8; c0 += 64) {
+        const size_t vectors = (w8 - c0) / 8 < 8 ? (w8 - c0) / 8 : 8;
+        __m256i col[8];
+        for (size_t v = 0; v < 8; v++) col[v] = _mm256_setzero_si256();
+        for (size_t r = 0; r < t->h; r++) {
+            const float *x = t->x + r * t->ldx + c0;
+            __m256i acc = _mm256_setzero_si256();
+            for (size_t v = 0; v < 8; v++)
+                if (v < vectors) {
+                    const __m256i a = _mm256_and_si256(load8_f32(x + 8 * v), abs_mask);
+                    col[v] = _mm256_max_epu32(col[v], a);
+                    acc = _mm256_max_epu32(acc, a);
+                }
+            const uint32_t m = hmax_u32(acc);
+            if (m > row_amax[r]) row_amax[r] = m;
+        }
+        for (size_t v = 0; v < vectors; v++) _mm256_storeu_si256((__m256i *)(col_amax + c0 + 8 * v), col[v]);
+    }
+    for (size_t i = w8; i < t->w; i++) col_amax[i] = 0;
     for (size_t r = 0; r < t->h; r++) {
         const float *x = t->x + r * t->ldx;
-        __m256i acc = _mm256_setzero_si256();
-        for (size_t i = 0; i < w8; i += 8) {
-            /* the tile sits in L2 (it is larger than L1): fetch the row four ahead into L1 */
-            if (i % 16 == 0 && r + 4 < t->h) _mm_prefetch((const char *)(x + 4 * t->ldx + i), _MM_HINT_T0);
-            const __m256i a = _mm256_and_si256(load8_f32(x + i), abs_mask);
-            __m256i *col = (__m256i *)(col_amax + i);
-            _mm256_storeu_si256(col, _mm256_max_epu32(_mm256_loadu_si256(col), a));
-            acc = _mm256_max_epu32(acc, a);
-        }
-        uint32_t m = hmax_u32(acc);
         for (size_t i = w8; i < t->w; i++) {
             const uint32_t a = fp8_f32_bits(x[i]) & 0x7FFFFFFFu;
-            if (a > m) m = a;
+            if (a > row_amax[r]) row_amax[r] = a;
             if (a > col_amax[i]) col_amax[i] = a;
         }
-        row_amax[r] = m;
-        if (m > largest) largest = m;
+        if (row_amax[r] > largest) largest = row_amax[r];
     }
     if (largest >= 0x7F800000u) fp8_scalar_dual_amax_f32(t, row_amax, col_amax, nonfinite);
 }

@@ -338,24 +338,33 @@ FP8_DEFINE_AVX512_AMAX(avx512_amax_bf16, uint16_t, load16_bf16, fp8_avx2_amax_bf
  * orientations and writes q's rows and the column-wise codes to an L1 buffer, whose transpose the
  * AVX2 code writes to qt (fp8_avx2_dual_encode_with). The last columns of a tile take masks. */
 
+/* 128 columns at a time: their maxima stay in eight registers down the tile's rows (a running
+ * maximum in memory would put a store and a reload on every vector). */
 static void avx512_dual_amax_f32(const fp8_dual_tile *t, uint32_t *row_amax, uint32_t *col_amax, bool *nonfinite)
 {
     const __m512i abs_mask = _mm512_set1_epi32(ABS_MASK);
     __m512i largest = _mm512_setzero_si512();
-    for (size_t c = 0; c < t->w; c++) col_amax[c] = 0;
-    for (size_t r = 0; r < t->h; r++) {
-        const float *x = t->x + r * t->ldx;
-        __m512i acc = _mm512_setzero_si512();
-        for (size_t i = 0; i < t->w; i += 16) {
-            /* the tile sits in L2 (it is larger than L1): fetch the row four ahead into L1 */
-            if (r + 4 < t->h) _mm_prefetch((const char *)(x + 4 * t->ldx + i), _MM_HINT_T0);
-            const __mmask16 k = first_lanes16(t->w - i);
-            const __m512i a = _mm512_and_si512(load16_f32(x + i, k), abs_mask);
-            _mm512_mask_storeu_epi32(col_amax + i, k, _mm512_max_epu32(_mm512_maskz_loadu_epi32(k, col_amax + i), a));
-            acc = _mm512_max_epu32(acc, a);
+    for (size_t r = 0; r < t->h; r++) row_amax[r] = 0;
+    for (size_t c0 = 0; c0 < t->w; c0 += 128) {
+        __m512i col[8];
+        __mmask16 k[8];
+        for (size_t v = 0; v < 8; v++) {
+            col[v] = _mm512_setzero_si512();
+            k[v] = first_lanes16(t->w - c0 > 16 * v ? t->w - c0 - 16 * v : 0);
         }
-        row_amax[r] = (uint32_t)_mm512_reduce_max_epu32(acc);
-        largest = _mm512_max_epu32(largest, acc);
+        for (size_t r = 0; r < t->h; r++) {
+            const float *x = t->x + r * t->ldx + c0;
+            __m512i acc = _mm512_setzero_si512();
+            for (size_t v = 0; v < 8; v++) {
+                const __m512i a = _mm512_and_si512(load16_f32(x + 16 * v, k[v]), abs_mask);
+                col[v] = _mm512_max_epu32(col[v], a);
+                acc = _mm512_max_epu32(acc, a);
+            }
+            const uint32_t m = (uint32_t)_mm512_reduce_max_epu32(acc);
+            if (m > row_amax[r]) row_amax[r] = m;
+            largest = _mm512_max_epu32(largest, acc);
+        }
+        for (size_t v = 0; v < 8; v++) _mm512_mask_storeu_epi32(col_amax + c0 + 16 * v, k[v], col[v]);
     }
     if ((uint32_t)_mm512_reduce_max_epu32(largest) >= INFINITY_BITS)
         fp8_scalar_dual_amax_f32(t, row_amax, col_amax, nonfinite);
