@@ -45,17 +45,17 @@ void fp8_scalar_decode_bf16(uint16_t *dst, const uint8_t *src, size_t n, const f
 }
 
 void fp8_scalar_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
-                                  const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes)
+                                  const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream)
 {
-    (void)prefetch_bytes;
+    (void)prefetch_bytes, (void)stream;
     for (size_t i = 0; i < n; i++)
         q[i] = fp8_encode_f32_bits(fp8_f32_bits(x[i] * scale[i / scale_group]), p, sat, false, 0);
 }
 
 void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
-                                   const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes)
+                                   const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream)
 {
-    (void)prefetch_bytes;
+    (void)prefetch_bytes, (void)stream;
     for (size_t i = 0; i < n; i++) {
         const float v = fp8_f32_from_bits((uint32_t)x[i] << 16) * scale[i / scale_group];
         q[i] = fp8_encode_f32_bits(fp8_f32_bits(v), p, sat, false, 0);
@@ -120,7 +120,7 @@ void fp8_scalar_dual_encode_f32(const fp8_dual_tile *t, const float *row_scale, 
     (void)finite, (void)prefetch_bytes, (void)stream;
     for (size_t r = 0; r < t->h; r++) {
         const float *x = t->x + r * t->ldx;
-        fp8_scalar_scaled_encode_f32(t->q + r * t->ldq, x, t->w, &row_scale[r], t->w, p, sat, 0);
+        fp8_scalar_scaled_encode_f32(t->q + r * t->ldq, x, t->w, &row_scale[r], t->w, p, sat, 0, false);
         for (size_t c = 0; c < t->w; c++)
             t->qt[c * t->ldqt + r] = fp8_encode_f32_bits(fp8_f32_bits(x[c] * col_scale[c]), p, sat, false, 0);
     }

@@ -44,11 +44,13 @@ typedef struct fp8_cpu_kernels {
     /* Quantization. q[i] = encode(x[i] * scale[i / scale_group]), the product in FP32:
      * scale_group 1 gives a scale per element, >= n one scale, bc one per block of bc.
      * prefetch_bytes: how far ahead of the element being read to prefetch (the data the
-     * caller reads next), 0 for no prefetching. */
+     * caller reads next), 0 for no prefetching. stream: q will not be read back before it leaves
+     * the caches, so non-temporal stores are welcome where q is aligned for them (fenced before
+     * the kernel returns). */
     void (*scaled_encode_f32)(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
-                              const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes);
+                              const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream);
     void (*scaled_encode_bf16)(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
-                               const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes);
+                               const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream);
     /* Stochastic rounding of x[i] * scale with the random bits of index first_index + i. */
     void (*scaled_encode_f32_sr)(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
                                  fp8_saturation sat, uint64_t seed, uint64_t first_index);
@@ -95,9 +97,9 @@ void fp8_scalar_decode_f32(float *dst, const uint8_t *src, size_t n, const fp8_f
 void fp8_scalar_decode_f16(uint16_t *dst, const uint8_t *src, size_t n, const fp8_format_params *p);
 void fp8_scalar_decode_bf16(uint16_t *dst, const uint8_t *src, size_t n, const fp8_format_params *p);
 void fp8_scalar_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
-                                  const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes);
+                                  const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream);
 void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
-                                   const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes);
+                                   const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream);
 void fp8_scalar_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
                                      fp8_saturation sat, uint64_t seed, uint64_t first_index);
 void fp8_scalar_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p);
@@ -114,9 +116,9 @@ void fp8_scalar_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_
 void fp8_avx2_encode_f32_sr(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p,
                             fp8_saturation sat, uint64_t seed, uint64_t offset);
 void fp8_avx2_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
-                                const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes);
+                                const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream);
 void fp8_avx2_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
-                                 const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes);
+                                 const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream);
 void fp8_avx2_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
                                    fp8_saturation sat, uint64_t seed, uint64_t first_index);
 void fp8_avx2_amax_f32(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);

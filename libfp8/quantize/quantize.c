@@ -30,9 +30,10 @@
 #define FP8_QUANT_CHUNK_BLOCKS 256
 /* A pass that streams through the whole input prefetches this far ahead. */
 #define FP8_STREAM_PREFETCH_ELEMENTS 1024
-/* Outputs of the fused dual pass this large are written with non-temporal stores where the
- * kernels have them: they will not be read back before they leave the caches. */
-#define FP8_DUAL_STREAM_MIN_ELEMENTS ((size_t)8 << 20)
+/* Outputs of this many codes or more are written with non-temporal stores where the kernels have
+ * them, as memcpy does: they will not be read back before they leave the caches, and a normal
+ * store would first read each line it writes. */
+#define FP8_QUANT_STREAM_MIN_CODES ((size_t)8 << 20)
 
 fp8_quant_config fp8_quant_config_init(fp8_format fmt, size_t block_rows, size_t block_cols)
 {
@@ -65,6 +66,7 @@ typedef struct quant_job {
     uint8_t *q;
     size_t ldq;
     float *scale_inv;
+    bool stream; /* q is large: non-temporal stores welcome */
     bool stochastic;
     uint64_t seed, offset;
     float fixed_scale;       /* > 0: use it instead of computing scales (delayed scaling) */
@@ -109,9 +111,11 @@ static void encode_rows(const quant_job *j, size_t r0, size_t r1, size_t c0, siz
                                            j->offset + r * j->cols + c);
             }
         } else if (j->xf) {
-            j->k->scaled_encode_f32(q, j->xf + r * j->ldx + c0, n, scale, j->bc, j->p, j->sat, prefetch_bytes);
+            j->k->scaled_encode_f32(q, j->xf + r * j->ldx + c0, n, scale, j->bc, j->p, j->sat, prefetch_bytes,
+                                    j->stream);
         } else {
-            j->k->scaled_encode_bf16(q, j->xb + r * j->ldx + c0, n, scale, j->bc, j->p, j->sat, prefetch_bytes);
+            j->k->scaled_encode_bf16(q, j->xb + r * j->ldx + c0, n, scale, j->bc, j->p, j->sat, prefetch_bytes,
+                                     j->stream);
         }
     }
 }
@@ -233,6 +237,7 @@ static fp8_status setup_job(quant_job *j, const fp8_quant_config *cfg, const voi
     j->q = q;
     j->ldq = ldq;
     j->scale_inv = scale_inv;
+    j->stream = rows * cols >= FP8_QUANT_STREAM_MIN_CODES;
     return FP8_OK;
 }
 
@@ -331,7 +336,6 @@ typedef struct dual_job {
     uint8_t *qt;
     size_t ldqt, nstrips; /* strips of bc rows: also the block count along qt's rows */
     float *scale_inv_t;
-    bool stream;
 } dual_job;
 
 static void dual_strips_range(void *ctx, size_t s0, size_t s1)
@@ -366,7 +370,7 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
             /* while encoding, fetch the next tile: to the right, or the start of the next strip */
             const size_t ahead = bj + 1 < j->nbc ? w : bc * j->ldx - c0;
             j->k->dual_encode_f32(&t, row_scale, col_scale, j->p, j->sat, !nonfinite, ahead * sizeof(float),
-                                  d->stream);
+                                  j->stream);
             any_nonfinite |= nonfinite;
         }
     }
@@ -390,7 +394,6 @@ fp8_status fp8_quantize_dual_f32(const fp8_quant_config *cfg, const float *x, si
     d.ldqt = ldqt;
     d.nstrips = fp8_blocks_along(rows, cfg->block_cols);
     d.scale_inv_t = scale_inv_t;
-    d.stream = rows * cols >= FP8_DUAL_STREAM_MIN_ELEMENTS;
     fp8_parallel_for(d.nstrips, 1, rows * cols >= FP8_QUANT_PARALLEL_MIN ? 2 : d.nstrips + 1, dual_strips_range, &d);
     return atomic_load(&d.base.nonfinite) ? FP8_ERR_NONFINITE : FP8_OK;
 }

@@ -137,15 +137,16 @@ FP8_DEFINE_AVX2_ENCODE(avx2_encode_f16, uint16_t, load8_f16, fp8_scalar_encode_f
 FP8_DEFINE_AVX2_ENCODE(avx2_encode_bf16, uint16_t, load8_bf16, fp8_scalar_encode_bf16)
 
 #define FP8_SCALED_BODY(layout_value, load8)                                                             \
-    FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, q, (const unsigned char *)x, sizeof *x, n, load8, sat, false, \
+    FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, q, (const unsigned char *)x, sizeof *x, n, load8, sat, aligned_stream, \
                    layout_value, scale, scale_group, prefetch_bytes)
 
-/* Quantization's encode: short rows, so no streaming stores. Groups that are
- * not a multiple of 8 wide (odd block shapes) take the scalar kernel. */
+/* Quantization's encode. Groups that are not a multiple of 8 wide (odd block shapes) take the
+ * scalar kernel; streaming stores need q 32-byte aligned. */
 #define FP8_DEFINE_AVX2_SCALED_ENCODE(name, src_type, load8, scalar_kernel)                                 \
     void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,       \
-                     const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes)                 \
+                     const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream)    \
     {                                                                                                       \
+        const bool aligned_stream = stream && ((uintptr_t)q & 31) == 0;                                     \
         size_t done = 0;                                                                                    \
         if (scale_group >= n)                                                                               \
             FP8_SCALED_BODY(SCALES_ONE, load8)                                                                     \
@@ -153,13 +154,14 @@ FP8_DEFINE_AVX2_ENCODE(avx2_encode_bf16, uint16_t, load8_bf16, fp8_scalar_encode
             FP8_SCALED_BODY(SCALES_PER_ELEMENT, load8)                                                             \
         else if (scale_group % 8 == 0)                                                                      \
             FP8_SCALED_BODY(SCALES_PER_GROUP_OF_8K, load8)                                                         \
+        if (aligned_stream) _mm_sfence();                                                                   \
         /* the tail continues the same grouping: shift the scales to element `done` */                      \
         const size_t skip = done / scale_group, into = done % scale_group;                                  \
         if (into == 0)                                                                                      \
-            scalar_kernel(q + done, x + done, n - done, scale + skip, scale_group, p, sat, 0);              \
+            scalar_kernel(q + done, x + done, n - done, scale + skip, scale_group, p, sat, 0, false);       \
         else                                                                                                \
             for (size_t i = done; i < n; i++)                                                               \
-                scalar_kernel(q + i, x + i, 1, scale + i / scale_group, 1, p, sat, 0);                      \
+                scalar_kernel(q + i, x + i, 1, scale + i / scale_group, 1, p, sat, 0, false);               \
     }
 
 FP8_DEFINE_AVX2_SCALED_ENCODE(fp8_avx2_scaled_encode_f32, float, load8_f32, fp8_scalar_scaled_encode_f32)
@@ -558,8 +560,8 @@ static void avx2_dual_rows(const fp8_dual_tile *t, uint8_t *by_col, size_t ld, c
     if (w32 < t->w)
         for (size_t r = 0; r < t->h; r++) {
             const float *x = t->x + r * t->ldx + w32;
-            fp8_scalar_scaled_encode_f32(t->q + r * t->ldq + w32, x, t->w - w32, &row_scale[r], t->w, p, sat, 0);
-            fp8_scalar_scaled_encode_f32(by_col + r * ld + w32, x, t->w - w32, col_scale + w32, 1, p, sat, 0);
+            fp8_scalar_scaled_encode_f32(t->q + r * t->ldq + w32, x, t->w - w32, &row_scale[r], t->w, p, sat, 0, false);
+            fp8_scalar_scaled_encode_f32(by_col + r * ld + w32, x, t->w - w32, col_scale + w32, 1, p, sat, 0, false);
         }
 }
 

@@ -181,11 +181,11 @@ FP8_DEFINE_AVX512_ENCODE(avx512_encode_f32, float, load16_f32)
 FP8_DEFINE_AVX512_ENCODE(avx512_encode_f16, uint16_t, load16_f16)
 FP8_DEFINE_AVX512_ENCODE(avx512_encode_bf16, uint16_t, load16_bf16)
 
-/* Quantization's encode: short rows, so no streaming stores. Groups of other widths than one
- * element, a multiple of 16 or the whole row take the AVX2 kernel. */
+/* Quantization's encode. Groups of other widths than one element, a multiple of 16 or the whole
+ * row take the AVX2 kernel; streaming stores need q 64-byte aligned. */
 #define FP8_DEFINE_AVX512_SCALED_ENCODE(name, src_type, load16, narrower)                                     \
     static void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,       \
-                     const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes)                 \
+                     const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream)    \
     {                                                                                                       \
         scale_walk walk = {.scale = scale, .group = scale_group};                                           \
         if (scale_group >= n)                                                                               \
@@ -195,11 +195,11 @@ FP8_DEFINE_AVX512_ENCODE(avx512_encode_bf16, uint16_t, load16_bf16)
         else if (scale_group % 16 == 0)                                                                     \
             walk.layout = SCALES_PER_GROUP_OF_16K;                                                          \
         else {                                                                                              \
-            narrower(q, x, n, scale, scale_group, p, sat, prefetch_bytes);                                  \
+            narrower(q, x, n, scale, scale_group, p, sat, prefetch_bytes, stream);                          \
             return;                                                                                         \
         }                                                                                                   \
-        FP8_SPECIALIZE(p, FP8_ENCODE_BODY, q, (const unsigned char *)x, sizeof *x, n, 0, load16, sat, false, walk, \
-                       prefetch_bytes)                                                                      \
+        FP8_SPECIALIZE(p, FP8_ENCODE_BODY, q, (const unsigned char *)x, sizeof *x, n, 0, load16, sat,           \
+                       stream && ((uintptr_t)q & 63) == 0, walk, prefetch_bytes)                            \
     }
 
 FP8_DEFINE_AVX512_SCALED_ENCODE(avx512_scaled_encode_f32, float, load16_f32, fp8_avx2_scaled_encode_f32)
