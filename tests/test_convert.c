@@ -509,6 +509,40 @@ START_TEST(simd_lengths_and_classes)
 }
 END_TEST
 
+/* The byte transpose of every SIMD path (the fused dual pass's and the linear layer's) against the
+ * obvious loop, for shapes around 8 x 8 blocks and up to the largest dual-pass tile, with gaps
+ * between rows that must stay untouched. */
+START_TEST(simd_transpose_u8)
+{
+    static const size_t sizes[] = {1, 7, 8, 15, 16, 17, 63, 64, 65, 128, 130, 256};
+    enum { NSIZES = sizeof sizes / sizeof sizes[0], GAP = 5, MAX = 256 };
+    uint8_t *src = malloc(MAX * (MAX + GAP)), *want = malloc(MAX * (MAX + GAP)), *got = malloc(MAX * (MAX + GAP));
+    uint64_t state = 99;
+    for (size_t i = 0; i < MAX * (MAX + GAP); i++) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        src[i] = (uint8_t)(state >> 56);
+    }
+    for (int isa = FP8_TEST_FIRST_SIMD; isa <= FP8_TEST_LAST_SIMD; isa++) {
+        const fp8_cpu_kernels *simd = simd_kernels(isa);
+        if (!simd) continue;
+        for (size_t a = 0; a < NSIZES; a++)
+            for (size_t b = 0; b < NSIZES; b++) {
+                const size_t rows = sizes[a], cols = sizes[b], lds = cols + GAP, ldd = rows + GAP;
+                memset(want, 0xA5, cols * ldd);
+                memset(got, 0xA5, cols * ldd);
+                for (size_t r = 0; r < rows; r++)
+                    for (size_t c = 0; c < cols; c++) want[c * ldd + r] = src[r * lds + c];
+                simd->transpose_u8(got, ldd, src, lds, rows, cols);
+                ck_assert_msg(memcmp(got, want, cols * ldd) == 0, "%s transpose_u8 %zu x %zu",
+                              fp8_cpu_isa_name(simd->isa), rows, cols);
+            }
+    }
+    free(src);
+    free(want);
+    free(got);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     uint8_t q[4] = {0xAA, 0xAA, 0xAA, 0xAA};
@@ -598,6 +632,9 @@ static Suite *convert_suite(void)
     tc = tcase_create("simd_lengths_and_classes");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, simd_lengths_and_classes, 0, NFORMATS);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("simd_transpose_u8");
+    tcase_add_test(tc, simd_transpose_u8);
     suite_add_tcase(s, tc);
     tc = tcase_create("bad_arguments");
     tcase_add_test(tc, bad_arguments);
