@@ -424,10 +424,9 @@ FP8_DEFINE_AVX2_AMAX(fp8_avx2_amax_bf16, uint16_t, 2, load8_bf16, fp8_scalar_ama
 
 /* The maxima of |x| as bits with NaN and infinity left in (they order above every finite value):
  * three instructions per vector. A tile that turns out to hold one (rare) is done again by the
- * scalar kernel, which leaves them out. */
-/* 64 columns at a time: their maxima stay in eight registers down the tile's rows (a running
- * maximum in memory would put a store and a reload on every vector); the last w % 8 columns in
- * scalar code. */
+ * scalar kernel, which leaves them out. 64 columns at a time: their maxima stay in eight registers
+ * down the tile's rows (a running maximum in memory would put a store and a reload on every
+ * vector); the last w % 8 columns in scalar code. */
 static void avx2_dual_amax_f32(const fp8_dual_tile *t, uint32_t *row_amax, uint32_t *col_amax, bool *nonfinite)
 {
     const __m256i abs_mask = _mm256_set1_epi32(0x7FFFFFFF);
