@@ -170,13 +170,14 @@ START_TEST(matches_reference)
 }
 END_TEST
 
-/* A matrix large enough for the threaded and vectorised paths and for streaming stores (rows
- * 64-byte aligned, so they are taken): all paths and thread counts agree, and every block
- * matches the reference. */
+/* A matrix large enough for the threaded and vectorised paths and for streaming stores: all paths
+ * and thread counts agree, and every block matches the reference. x's rows are 64-byte aligned;
+ * q's rows start 0, 16, 32 and 48 bytes past a line in turn (ldq = 64k + 16), so streaming takes
+ * every head the kernels peel before their first whole line. */
 START_TEST(large_paths_agree)
 {
     const size_t shape = (size_t)_i;
-    const size_t rows = 2051, cols = 4100, ld = 4160;
+    const size_t rows = 2051, cols = 4100, ld = 4160, ldq = 4176;
     fp8_quant_config cfg = fp8_quant_config_init(FP8_E4M3, shapes[shape][0], shapes[shape][1]);
     float *x = make_matrix(rows, ld, 77 + shape);
     const size_t ns = fp8_scale_count(rows, cols, cfg.block_rows, cfg.block_cols);
@@ -187,20 +188,23 @@ START_TEST(large_paths_agree)
     for (int v = 0; v < NVARIANTS; v++) {
         const int isa = v <= FP8_TEST_LAST_SIMD ? v : (int)fp8_cpu_isa_supported();
         if (isa != FP8_CPU_ISA_SCALAR && !test_isa_runs(isa)) continue;
-        q[v] = aligned_alloc(64, rows * ld);
+        q[v] = aligned_alloc(64, rows * ldq);
+        memset(q[v], 0xA5, rows * ldq); /* the gaps between rows must keep it */
         s[v] = malloc(ns * sizeof(float));
         fp8_cpu_set_max_isa((fp8_cpu_isa)isa);
         fp8_set_num_threads(v <= FP8_TEST_LAST_SIMD ? 2 : 1);
-        ck_assert_int_eq(fp8_quantize_f32(&cfg, x, rows, cols, ld, q[v], ld, s[v]), FP8_OK);
+        ck_assert_int_eq(fp8_quantize_f32(&cfg, x, rows, cols, ld, q[v], ldq, s[v]), FP8_OK);
     }
     test_isa_reset();
     fp8_set_num_threads(0);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = cols; c < ldq; c++) ck_assert_int_eq(q[0][r * ldq + c], 0xA5);
     for (int v = 1; v < NVARIANTS; v++) {
         if (!q[v]) continue;
-        ck_assert_msg(memcmp(q[0], q[v], rows * ld) == 0, "variant %d codes differ", v);
+        ck_assert_msg(memcmp(q[0], q[v], rows * ldq) == 0, "variant %d codes differ", v);
         ck_assert(memcmp(s[0], s[v], ns * sizeof(float)) == 0);
     }
-    check_against_reference(&cfg, x, rows, cols, ld, q[NVARIANTS - 1], ld, s[NVARIANTS - 1], "large");
+    check_against_reference(&cfg, x, rows, cols, ld, q[NVARIANTS - 1], ldq, s[NVARIANTS - 1], "large");
     for (int v = 0; v < NVARIANTS; v++) {
         free(q[v]);
         free(s[v]);

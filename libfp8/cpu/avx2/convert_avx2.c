@@ -78,18 +78,20 @@ typedef __m256i (*load8_fn)(const void *);
 /* How the scales of a scaled encode are laid out (see kernels.h's scale_group). */
 typedef enum { SCALES_NONE, SCALES_ONE, SCALES_PER_ELEMENT, SCALES_PER_GROUP_OF_8K } scale_layout;
 
-/* Encodes whole blocks of 32, each element times its scale unless SCALES_NONE;
- * returns how many elements it did. With SCALES_PER_GROUP_OF_8K, scale_group is a
- * multiple of 8, so each vector of 8 lies in one group. */
+/* Encodes whole blocks of 32 from element `start` on (dst + start 32-byte aligned when streaming),
+ * each element times its scale unless SCALES_NONE; returns the element it stopped at. With
+ * SCALES_PER_GROUP_OF_8K, scale_group and start are multiples of 8, so each vector of 8 lies in
+ * one group. */
 FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, const unsigned char *src,
-                                      size_t elem_size, size_t n, load8_fn load8, fp8_saturation sat, bool stream,
-                                      scale_layout layout, const float *scale, size_t scale_group,
+                                      size_t elem_size, size_t start, size_t n, load8_fn load8, fp8_saturation sat,
+                                      bool stream, scale_layout layout, const float *scale, size_t scale_group,
                                       size_t prefetch_bytes)
 {
     const nearest_consts k = nearest_consts_of(p, sat);
-    __m256 group_scale = _mm256_set1_ps(layout == SCALES_NONE ? 1.0f : scale[0]);
-    size_t group_end = scale_group; /* first element of the next group */
-    size_t i = 0;
+    const bool grouped = layout == SCALES_PER_GROUP_OF_8K;
+    __m256 group_scale = _mm256_set1_ps(layout == SCALES_NONE ? 1.0f : scale[grouped ? start / scale_group : 0]);
+    size_t group_end = grouped ? (start / scale_group + 1) * scale_group : 0; /* first element of the next group */
+    size_t i = start;
     for (; i + 32 <= n; i += 32) {
         const unsigned char *s = src + i * elem_size;
         _mm_prefetch((const char *)s + prefetch_bytes, _MM_HINT_T0);
@@ -97,7 +99,7 @@ FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, 
         __m256i c[4];
         for (size_t v = 0; v < 4; v++) {
             __m256i bits = load8(s + 8 * v * elem_size);
-            if (layout == SCALES_PER_GROUP_OF_8K && i + 8 * v == group_end) {
+            if (grouped && i + 8 * v == group_end) {
                 group_scale = _mm256_set1_ps(scale[group_end / scale_group]);
                 group_end += scale_group;
             }
@@ -118,17 +120,12 @@ FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, 
     static void name(uint8_t *dst, const src_type *src, size_t n, const fp8_format_params *p, fp8_saturation sat) \
     {                                                                                                         \
         const bool stream = n >= FP8_STREAM_MIN_BYTES;                                                        \
-        const size_t head = stream ? stream_head(dst, 1, n, 32) : 0;                                              \
+        const size_t head = stream ? stream_head(dst, 1, n, 32) : 0;                                          \
         scalar_kernel(dst, src, head, p, sat);                                                                \
         size_t done = 0;                                                                                      \
-        if (stream)                                                                                           \
-            FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst + head, (const unsigned char *)(src + head),        \
-                           sizeof *src, n - head, load8, sat, true, SCALES_NONE, NULL, 0, FP8_PREFETCH_BYTES) \
-        else                                                                                                  \
-            FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst, (const unsigned char *)src, sizeof *src, n, load8, \
-                           sat, false, SCALES_NONE, NULL, 0, FP8_PREFETCH_BYTES)                              \
+        FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst, (const unsigned char *)src, sizeof *src, head, n, load8, \
+                       sat, stream, SCALES_NONE, NULL, 0, FP8_PREFETCH_BYTES)                                 \
         if (stream) _mm_sfence();                                                                             \
-        done += head;                                                                                         \
         scalar_kernel(dst + done, src + done, n - done, p, sat);                                              \
     }
 
@@ -136,25 +133,33 @@ FP8_DEFINE_AVX2_ENCODE(avx2_encode_f32, float, load8_f32, fp8_scalar_encode_f32)
 FP8_DEFINE_AVX2_ENCODE(avx2_encode_f16, uint16_t, load8_f16, fp8_scalar_encode_f16)
 FP8_DEFINE_AVX2_ENCODE(avx2_encode_bf16, uint16_t, load8_bf16, fp8_scalar_encode_bf16)
 
-#define FP8_SCALED_BODY(layout_value, load8)                                                             \
-    FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, q, (const unsigned char *)x, sizeof *x, n, load8, sat, aligned_stream, \
+#define FP8_SCALED_BODY(layout_value, load8)                                                                  \
+    FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, q, (const unsigned char *)x, sizeof *x, head, n, load8, sat, stream, \
                    layout_value, scale, scale_group, prefetch_bytes)
 
 /* Quantization's encode. Groups that are not a multiple of 8 wide (odd block shapes) take the
- * scalar kernel; streaming stores need q 32-byte aligned. */
+ * scalar kernel. Streaming stores need q + i 32-byte aligned: from a 16-byte aligned q, the first
+ * 16 elements (if q is not aligned) go to the scalar kernel, and whole vectors follow; a q less
+ * aligned than that is written with normal stores. */
 #define FP8_DEFINE_AVX2_SCALED_ENCODE(name, src_type, load8, scalar_kernel)                                 \
-    void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,       \
-                     const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream)    \
+    void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,              \
+              const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream)           \
     {                                                                                                       \
-        const bool aligned_stream = stream && ((uintptr_t)q & 31) == 0;                                     \
-        size_t done = 0;                                                                                    \
+        if (scale_group < n && scale_group != 1 && scale_group % 8 != 0) {                                  \
+            scalar_kernel(q, x, n, scale, scale_group, p, sat, 0, false);                                   \
+            return;                                                                                         \
+        }                                                                                                   \
+        stream = stream && ((uintptr_t)q & 15) == 0;                                                        \
+        const size_t head = stream ? stream_head(q, 1, n, 32) : 0;                                          \
+        if (head > 0) scalar_kernel(q, x, head, scale, scale_group, p, sat, 0, false);                      \
+        size_t done = head;                                                                                 \
         if (scale_group >= n)                                                                               \
-            FP8_SCALED_BODY(SCALES_ONE, load8)                                                                     \
+            FP8_SCALED_BODY(SCALES_ONE, load8)                                                              \
         else if (scale_group == 1)                                                                          \
-            FP8_SCALED_BODY(SCALES_PER_ELEMENT, load8)                                                             \
-        else if (scale_group % 8 == 0)                                                                      \
-            FP8_SCALED_BODY(SCALES_PER_GROUP_OF_8K, load8)                                                         \
-        if (aligned_stream) _mm_sfence();                                                                   \
+            FP8_SCALED_BODY(SCALES_PER_ELEMENT, load8)                                                      \
+        else                                                                                                \
+            FP8_SCALED_BODY(SCALES_PER_GROUP_OF_8K, load8)                                                  \
+        if (stream) _mm_sfence();                                                                           \
         /* the tail continues the same grouping: shift the scales to element `done` */                      \
         const size_t skip = done / scale_group, into = done % scale_group;                                  \
         if (into == 0)                                                                                      \

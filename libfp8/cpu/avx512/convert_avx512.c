@@ -140,7 +140,7 @@ FP8_INLINE void encode64(const fp8_format_params *p, uint8_t *dst, const unsigne
 
 /* Encodes n elements, each times its scale unless SCALES_NONE. The first `head` elements (< 64)
  * go alone, so that streaming stores start 64-byte aligned. With SCALES_PER_GROUP_OF_16K the
- * group is a multiple of 16, so each vector lies in one group. */
+ * group and the head are multiples of 16, so each vector lies in one group. */
 FP8_INLINE void encode_body(const fp8_format_params *p, uint8_t *dst, const unsigned char *src, size_t elem_size,
                             size_t n, size_t head, load16_fn load16, fp8_saturation sat, bool stream,
                             scale_walk walk, size_t prefetch_bytes)
@@ -150,7 +150,7 @@ FP8_INLINE void encode_body(const fp8_format_params *p, uint8_t *dst, const unsi
     if (walk.layout == SCALES_ONE || walk.layout == SCALES_PER_GROUP_OF_16K) walk.current = _mm512_set1_ps(walk.scale[0]);
     walk.group_end = walk.group;
     size_t i = 0;
-    if (head > 0) { /* (only the plain encode has a head, so the scales need no care here) */
+    if (head > 0) {
         encode64(p, dst, src, elem_size, 0, head, load16, &walk, &k, clamp8, false);
         i = head;
     }
@@ -182,7 +182,9 @@ FP8_DEFINE_AVX512_ENCODE(avx512_encode_f16, uint16_t, load16_f16)
 FP8_DEFINE_AVX512_ENCODE(avx512_encode_bf16, uint16_t, load16_bf16)
 
 /* Quantization's encode. Groups of other widths than one element, a multiple of 16 or the whole
- * row take the AVX2 kernel; streaming stores need q 64-byte aligned. */
+ * row take the AVX2 kernel. Streaming stores need 64-byte aligned lines: from a 16-byte aligned q
+ * (as malloc gives), the head up to the first line is whole vectors, so each vector still lies in
+ * one scale group; a q less aligned than that is written with normal stores. */
 #define FP8_DEFINE_AVX512_SCALED_ENCODE(name, src_type, load16, narrower)                                     \
     static void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,       \
                      const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream)    \
@@ -198,8 +200,9 @@ FP8_DEFINE_AVX512_ENCODE(avx512_encode_bf16, uint16_t, load16_bf16)
             narrower(q, x, n, scale, scale_group, p, sat, prefetch_bytes, stream);                          \
             return;                                                                                         \
         }                                                                                                   \
-        FP8_SPECIALIZE(p, FP8_ENCODE_BODY, q, (const unsigned char *)x, sizeof *x, n, 0, load16, sat,           \
-                       stream && ((uintptr_t)q & 63) == 0, walk, prefetch_bytes)                            \
+        stream = stream && ((uintptr_t)q & 15) == 0;                                                        \
+        FP8_SPECIALIZE(p, FP8_ENCODE_BODY, q, (const unsigned char *)x, sizeof *x, n,                           \
+                       stream ? stream_head(q, 1, n, 64) : 0, load16, sat, stream, walk, prefetch_bytes)    \
     }
 
 FP8_DEFINE_AVX512_SCALED_ENCODE(avx512_scaled_encode_f32, float, load16_f32, fp8_avx2_scaled_encode_f32)
