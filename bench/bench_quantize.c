@@ -16,18 +16,19 @@ typedef struct {
     uint8_t *q, *qt;
     float *s, *st;
     fp8_quant_config cfg;
-    int op; /* 0 f32, 1 bf16, 2 dual, 3 dequantize */
+    int op;        /* 0 f32, 1 bf16, 2 dual, 3 dequantize */
+    size_t offset; /* bytes past a 64-byte line where x, q and qt start: 16 is what malloc gives */
 } job;
 
 static void run(void *c)
 {
     job *j = c;
+    float *x = (float *)((char *)j->x + j->offset);
+    uint8_t *q = j->q + j->offset, *qt = j->qt + j->offset;
     switch (j->op) {
-    case 0: fp8_quantize_f32(&j->cfg, j->x, j->rows, j->cols, j->cols, j->q, j->cols, j->s); break;
+    case 0: fp8_quantize_f32(&j->cfg, x, j->rows, j->cols, j->cols, q, j->cols, j->s); break;
     case 1: fp8_quantize_bf16(&j->cfg, j->xb, j->rows, j->cols, j->cols, j->q, j->cols, j->s); break;
-    case 2:
-        fp8_quantize_dual_f32(&j->cfg, j->x, j->rows, j->cols, j->cols, j->q, j->cols, j->s, j->qt, j->rows, j->st);
-        break;
+    case 2: fp8_quantize_dual_f32(&j->cfg, x, j->rows, j->cols, j->cols, q, j->cols, j->s, qt, j->rows, j->st); break;
     default: fp8_dequantize_f32(&j->cfg, j->q, j->rows, j->cols, j->cols, j->s, j->x, j->cols); break;
     }
 }
@@ -46,10 +47,10 @@ int main(int argc, char **argv)
         return 2;
     }
     const size_t n = j.rows * j.cols;
-    j.x = bench_alloc(n * 4);
+    j.x = bench_alloc(n * 4 + 64);
     j.xb = bench_alloc(n * 2);
-    j.q = bench_alloc(n);
-    j.qt = bench_alloc(n);
+    j.q = bench_alloc(n + 64);
+    j.qt = bench_alloc(n + 64);
     j.s = bench_alloc(n * 4 / 32 + 64);
     j.st = bench_alloc(n * 4 / 32 + 64);
     if (!j.x || !j.xb || !j.q || !j.qt || !j.s || !j.st) {
@@ -64,6 +65,7 @@ int main(int argc, char **argv)
         memcpy(&bits, &j.x[i], 4);
         j.xb[i] = (uint16_t)(bits >> 16); /* BF16 of the same data */
     }
+    memset(j.x + n, 0, 64); /* read by the rows that start x 16 bytes on */
     bench_copy *copy = bench_copy_new(n * 4);
     if (!copy) {
         fprintf(stderr, "bench_quantize: out of memory\n");
@@ -83,15 +85,19 @@ int main(int argc, char **argv)
         int op;
         size_t br, bc;
         double bytes; /* per element, read + written */
+        size_t offset;
     } cases[] = {
-        {"quantize f32, per tensor", 0, 0, 0, 5},   {"quantize f32, per row", 0, 1, 0, 5},
-        {"quantize f32, 1x128 tiles", 0, 1, 128, 5}, {"quantize f32, 128x128 blocks", 0, 128, 128, 5},
-        {"quantize f32, MX 1x32", 0, 1, 32, 5},     {"quantize bf16, 1x128 tiles", 1, 1, 128, 3},
-        {"quantize bf16, 128x128 blocks", 1, 128, 128, 3}, {"fused dual 1x128 (x and x^T)", 2, 1, 128, 6},
-        {"dequantize 1x128 -> f32", 3, 1, 128, 5},
+        {"quantize f32, per tensor", 0, 0, 0, 5, 0},   {"quantize f32, per row", 0, 1, 0, 5, 0},
+        {"quantize f32, 1x128 tiles", 0, 1, 128, 5, 0}, {"quantize f32, 128x128 blocks", 0, 128, 128, 5, 0},
+        {"quantize f32, MX 1x32", 0, 1, 32, 5, 0},     {"quantize bf16, 1x128 tiles", 1, 1, 128, 3, 0},
+        {"quantize bf16, 128x128 blocks", 1, 128, 128, 3, 0}, {"fused dual 1x128 (x and x^T)", 2, 1, 128, 6, 0},
+        {"dequantize 1x128 -> f32", 3, 1, 128, 5, 0},
+        {"1x128, buffers 16 B past a line", 0, 1, 128, 5, 16}, {"128x128, buffers 16 B past a line", 0, 128, 128, 5, 16},
+        {"dual, buffers 16 B past a line", 2, 1, 128, 6, 16},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         j.op = cases[c].op;
+        j.offset = cases[c].offset;
         j.cfg = fp8_quant_config_init(FP8_E4M3, cases[c].br, cases[c].bc);
         run(&j); /* dequantize needs scales from a quantization of the same shape */
         const bench_row b = bench_against_memcpy(reps, run, &j, copy);

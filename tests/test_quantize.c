@@ -706,14 +706,27 @@ START_TEST(dual_paths_agree)
 }
 END_TEST
 
-/* Large enough for the non-temporal stores (on aligned rows), and with unaligned rows too. */
+/* Large enough for the non-temporal stores, whose output rows go on from tile to tile and strip to
+ * strip through carries (fp8_row_carry): rows aligned, 16 bytes apart from a line (as malloc
+ * gives), and at every byte offset (ld = 64k + 5) with tiles a line wide, a NaN and an infinity in
+ * tiles mid-matrix, and three threads; the last strip and tile are partial. */
 START_TEST(dual_large)
 {
-    const size_t rows = 2048, cols = 4096 + 64;
-    float *x = make_matrix(rows, cols, 5);
-    fp8_quant_config cfg = fp8_quant_config_init(FP8_E4M3, 1, 128);
-    ck_assert_int_eq(check_dual(&cfg, x, rows, cols, cols, 0, "large, aligned"), FP8_OK);
-    ck_assert_int_eq(check_dual(&cfg, x, rows, cols, cols, 16, "large, rows 16 bytes off"), FP8_OK);
+    static const struct { size_t bc, align; int threads; bool nonfinite; } cases[] = {
+        {128, 0, 0, false}, {128, 16, 0, false}, {64, 5, 3, true}, {256, 48, 1, false}};
+    const size_t rows = 2085, cols = 4160;
+    float *x = make_matrix(rows, cols, 5 + (uint64_t)_i);
+    if (cases[_i].nonfinite) {
+        x[700 * cols + 1000] = NAN;
+        x[1500 * cols + 3000] = INFINITY;
+    }
+    fp8_quant_config cfg = fp8_quant_config_init(FP8_E4M3, 1, cases[_i].bc);
+    fp8_set_num_threads(cases[_i].threads);
+    char what[64];
+    snprintf(what, sizeof what, "large, bc %zu, ld cols + %zu", cases[_i].bc, cases[_i].align);
+    ck_assert_int_eq(check_dual(&cfg, x, rows, cols, cols, cases[_i].align, what),
+                     cases[_i].nonfinite ? FP8_ERR_NONFINITE : FP8_OK);
+    fp8_set_num_threads(0);
     free(x);
 }
 END_TEST
@@ -734,7 +747,7 @@ static Suite *quantize_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, dual_orientation, 0, 5);
     tcase_add_loop_test(tc, dual_paths_agree, 0, 40);
-    tcase_add_test(tc, dual_large);
+    tcase_add_loop_test(tc, dual_large, 0, 4);
     tcase_add_test(tc, stochastic_quantization);
     tcase_add_test(tc, e8m0_storage);
     tcase_add_test(tc, delayed_scaling);

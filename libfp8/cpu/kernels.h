@@ -17,9 +17,20 @@
 /* Widest tile of the fused dual-orientation pass (kernels stage a tile on the stack). */
 #define FP8_DUAL_MAX_TILE 256
 
+/* The pending last lines of output rows that are written in consecutive segments (q's rows tile
+ * after tile, qt's rows strip after strip) with non-temporal stores, which only pay on whole
+ * lines: a segment that ends inside a line leaves those bytes here, unwritten, when `out`, and
+ * the next segment, seeing `in`, completes the line with its first bytes and streams it whole.
+ * 64 bytes per row; rows less aligned than their segments keep every line whole this way. */
+typedef struct fp8_row_carry {
+    uint8_t *lines;
+    bool in, out;
+} fp8_row_carry;
+
 /* One h x w tile (h, w <= FP8_DUAL_MAX_TILE) of the fused dual-orientation pass: FP32 rows ldx
  * apart, its row-wise codes q (rows ldq apart) and its column-wise codes qt, transposed (row c of
- * qt holds column c of the tile; rows ldqt apart). */
+ * qt holds column c of the tile; rows ldqt apart), with the carries of q's h rows and of qt's w
+ * rows when streaming. */
 typedef struct fp8_dual_tile {
     const float *x;
     size_t ldx, h, w;
@@ -27,6 +38,7 @@ typedef struct fp8_dual_tile {
     size_t ldq;
     uint8_t *qt;
     size_t ldqt;
+    fp8_row_carry q_carry, qt_carry;
 } fp8_dual_tile;
 
 typedef struct fp8_cpu_kernels {
@@ -68,7 +80,9 @@ typedef struct fp8_cpu_kernels {
     /* Then, from one load of each element, q[r * ldq + c] = encode(x[r * ldx + c] * row_scale[r]) and
      * qt[c * ldqt + r] = encode(x[r * ldx + c] * col_scale[c]). finite: the tile holds no NaN or
      * infinity (dual_amax_f32 said so). Prefetches prefetch_bytes ahead of each row of x; stream:
-     * the outputs will not be read soon, non-temporal stores are welcome. */
+     * the outputs will not be read soon, non-temporal stores are welcome, and the tile's carries
+     * are honoured (kernels without such stores, the scalar ones, write every byte and leave the
+     * carries alone). */
     void (*dual_encode_f32)(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
                             const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,
                             bool stream);
@@ -124,10 +138,11 @@ void fp8_avx2_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float s
 void fp8_avx2_amax_f32(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
 void fp8_avx2_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
 void fp8_avx2_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
-/* dual_encode_f32 around an ISA's row encoder, which writes the tile's q rows and its column-wise
- * codes to by_col (h rows of w codes, ld apart, 64-byte aligned); this transposes them into qt. */
+/* dual_encode_f32 around an ISA's row encoder, which writes the tile's q rows (to an L1 buffer
+ * this passes as t->q) and its column-wise codes to by_col (h rows of w codes, ld apart, 64-byte
+ * aligned); this transposes the latter and writes both out. */
 typedef void (*fp8_dual_rows_fn)(const fp8_dual_tile *t, uint8_t *by_col, size_t ld, const float *row_scale,
-                                 const float *col_scale, const fp8_format_params *p, fp8_saturation sat, bool stream,
+                                 const float *col_scale, const fp8_format_params *p, fp8_saturation sat,
                                  size_t prefetch_bytes);
 void fp8_avx2_dual_encode_with(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
                                const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,

@@ -9,6 +9,7 @@
  * split. Every worker runs under the default FP environment. */
 #include <math.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fp8/convert.h"
@@ -345,6 +346,12 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
     const size_t bc = j->bc;
     uint32_t col_amax[FP8_DUAL_MAX_TILE], row_amax[FP8_DUAL_MAX_TILE];
     float col_scale[FP8_DUAL_MAX_TILE], row_scale[FP8_DUAL_MAX_TILE];
+    /* Streaming: q's rows go on from tile to tile within a strip, qt's rows from strip to strip
+     * (fp8_row_carry), when tiles are at least a line wide. Without memory for qt's carries, the
+     * lines its rows share between strips are written with normal stores. */
+    const bool carry = j->stream && bc >= 64;
+    _Alignas(64) uint8_t q_lines[FP8_DUAL_MAX_TILE * 64];
+    uint8_t *qt_lines = carry && s1 - s0 > 1 ? malloc(j->cols * 64) : NULL;
     fp8_fpenv env;
     fp8_fpenv_enter(&env);
     bool any_nonfinite = false;
@@ -354,7 +361,10 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
             const size_t c0 = bj * bc, w = j->cols - c0 < bc ? j->cols - c0 : bc;
             const fp8_dual_tile t = {.x = j->xf + r0 * j->ldx + c0, .ldx = j->ldx, .h = h, .w = w,
                                      .q = j->q + r0 * j->ldq + c0, .ldq = j->ldq,
-                                     .qt = d->qt + c0 * d->ldqt + r0, .ldqt = d->ldqt};
+                                     .qt = d->qt + c0 * d->ldqt + r0, .ldqt = d->ldqt,
+                                     .q_carry = {q_lines, carry && bj > 0, carry && bj + 1 < j->nbc},
+                                     .qt_carry = {qt_lines ? qt_lines + 64 * c0 : NULL, qt_lines && s > s0,
+                                                  qt_lines && s + 1 < s1}};
             bool nonfinite = false;
             j->k->dual_amax_f32(&t, row_amax, col_amax, &nonfinite);
             for (size_t c = 0; c < w; c++) {
@@ -374,6 +384,7 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
             any_nonfinite |= nonfinite;
         }
     }
+    free(qt_lines);
     if (any_nonfinite) atomic_store_explicit(&d->base.nonfinite, true, memory_order_relaxed);
     fp8_fpenv_leave(&env);
 }

@@ -373,11 +373,11 @@ static void avx512_dual_amax_f32(const fp8_dual_tile *t, uint32_t *row_amax, uin
         fp8_scalar_dual_amax_f32(t, row_amax, col_amax, nonfinite);
 }
 
-/* The rows of a finite tile, 64 columns at a time: codes with the rows' scales to q, with the
- * columns' scales to by_col (rows ld apart, 64-byte aligned). No NaN: x * scale is finite or
- * infinite, and the saturation handles both. */
+/* The rows of a finite tile, 64 columns at a time: codes with the rows' scales to q (an L1
+ * buffer), with the columns' scales to by_col (rows ld apart, 64-byte aligned). No NaN: x * scale
+ * is finite or infinite, and the saturation handles both. */
 FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile *t, uint8_t *by_col, size_t ld,
-                                 const float *row_scale, const float *col_scale, fp8_saturation sat, bool stream,
+                                 const float *row_scale, const float *col_scale, fp8_saturation sat,
                                  size_t prefetch_bytes)
 {
     const nearest_consts k = nearest_consts_of(p, sat);
@@ -386,8 +386,9 @@ FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile
     for (size_t r = 0; r < t->h; r++) {
         const float *x = t->x + r * t->ldx;
         uint8_t *q_row = t->q + r * t->ldq, *q_col = by_col + r * ld;
-        const bool stream_row = stream && ((uintptr_t)q_row & 63) == 0;
         const __m512 rs = _mm512_set1_ps(row_scale[r]);
+        /* the loop prefetches a line per 64 bytes ahead; a row not 64-byte aligned ends in one more */
+        _mm_prefetch((const char *)(x + t->w) + prefetch_bytes - 1, _MM_HINT_T0);
         for (size_t i = 0; i < t->w; i += 64) {
             const size_t count = t->w - i < 64 ? t->w - i : 64;
             for (size_t line = 0; line < 256; line += 64)
@@ -404,10 +405,7 @@ FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile
             const __m512i sign = sign_bytes64(bits);
             const __m512i row_codes = codes64(p, by_row, sign, clamp8), col_codes = codes64(p, by_column, sign, clamp8);
             if (count == 64) {
-                if (stream_row)
-                    _mm512_stream_si512((__m512i *)(q_row + i), row_codes);
-                else
-                    _mm512_storeu_si512(q_row + i, row_codes);
+                _mm512_store_si512(q_row + i, row_codes);
                 _mm512_store_si512(q_col + i, col_codes);
             } else {
                 _mm512_mask_storeu_epi8(q_row + i, first_lanes64(count), row_codes);
@@ -420,10 +418,10 @@ FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile
 #define FP8_DUAL_ENCODE_BODY(params, ...) dual_encode_body(params, __VA_ARGS__)
 
 static void avx512_dual_rows(const fp8_dual_tile *t, uint8_t *by_col, size_t ld, const float *row_scale,
-                             const float *col_scale, const fp8_format_params *p, fp8_saturation sat, bool stream,
+                             const float *col_scale, const fp8_format_params *p, fp8_saturation sat,
                              size_t prefetch_bytes)
 {
-    FP8_SPECIALIZE(p, FP8_DUAL_ENCODE_BODY, t, by_col, ld, row_scale, col_scale, sat, stream, prefetch_bytes)
+    FP8_SPECIALIZE(p, FP8_DUAL_ENCODE_BODY, t, by_col, ld, row_scale, col_scale, sat, prefetch_bytes)
 }
 
 static void avx512_dual_encode_f32(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
