@@ -138,12 +138,12 @@ void fp8_avx2_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float s
 void fp8_avx2_amax_f32(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
 void fp8_avx2_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
 void fp8_avx2_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
-/* dual_encode_f32 around an ISA's row encoder, which writes the tile's q rows (to an L1 buffer
- * this passes as t->q) and its column-wise codes to by_col (h rows of w codes, ld apart, 64-byte
- * aligned); this transposes the latter and writes both out. */
+/* dual_encode_f32 around an ISA's row encoder, which writes the tile's q rows (streaming as asked)
+ * and its column-wise codes to by_col (h rows of w codes, ld apart, 64-byte aligned); this
+ * transposes those and writes them to qt. */
 typedef void (*fp8_dual_rows_fn)(const fp8_dual_tile *t, uint8_t *by_col, size_t ld, const float *row_scale,
                                  const float *col_scale, const fp8_format_params *p, fp8_saturation sat,
-                                 size_t prefetch_bytes);
+                                 size_t prefetch_bytes, bool stream);
 void fp8_avx2_dual_encode_with(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
                                const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,
                                bool stream, fp8_dual_rows_fn encode_rows);

@@ -42,13 +42,6 @@ FP8_INLINE void store256(void *dst, __m256i v, bool stream)
         _mm256_storeu_si256((__m256i *)dst, v);
 }
 
-/* One 64-byte line to a 64-byte aligned dst, with non-temporal stores. */
-FP8_INLINE void stream_line(void *dst, const void *src)
-{
-    _mm256_stream_si256((__m256i *)dst, _mm256_loadu_si256((const __m256i *)src));
-    _mm256_stream_si256((__m256i *)dst + 1, _mm256_loadu_si256((const __m256i *)src + 1));
-}
-
 /* ---- encoding, round to nearest even (cpu/simd_convert.h) ------------------------------------ */
 
 FP8_INLINE __m256i encode8_nearest(__m256i bits, const fp8_format_params *p, const nearest_consts *k)
@@ -488,20 +481,23 @@ FP8_INLINE __m256i codes32(const fp8_format_params *p, const __m256i m[4], __m25
     return _mm256_permutevar8x32_epi32(_mm256_or_si256(b, sign_bytes), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-/* The rows of a finite tile, whole blocks of 32 columns (w32 of them): codes with the rows' scales
- * to q (an L1 buffer), with the columns' scales to by_col (rows ld apart). |x| and the signs are found once for
+/* The rows of a finite tile: codes with the rows' scales to q, each row made in L1 and written
+ * whole (write_piece), with the columns' scales to by_col (rows ld apart); whole blocks of 32
+ * columns in vector code, the last columns in scalar code. |x| and the signs are found once for
  * both; a signed pack keeps each sign in bit 7 (negative int32 -> negative int16 -> negative int8).
  * No NaN: x * scale is finite or infinite, and the saturation handles both. */
-FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile *t, size_t w32, uint8_t *by_col,
-                                 size_t ld, const float *row_scale, const float *col_scale, fp8_saturation sat,
-                                 size_t prefetch_bytes)
+FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile *t, uint8_t *by_col, size_t ld,
+                                 const float *row_scale, const float *col_scale, fp8_saturation sat,
+                                 size_t prefetch_bytes, bool stream)
 {
+    _Alignas(64) uint8_t q_row[FP8_DUAL_MAX_TILE];
+    const size_t w32 = t->w & ~(size_t)31;
     const nearest_consts k = nearest_consts_of(p, sat);
     const __m256i clamp8 = _mm256_set1_epi8((char)(p->max_code + (sat == FP8_SATFINITE ? 0 : 1)));
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
     for (size_t r = 0; r < t->h; r++) {
         const float *x = t->x + r * t->ldx;
-        uint8_t *q_row = t->q + r * t->ldq, *q_col = by_col + r * ld;
+        uint8_t *q_col = by_col + r * ld;
         const __m256 rs = _mm256_set1_ps(row_scale[r]);
         /* the loop prefetches a line per 64 bytes ahead; a row not 64-byte aligned ends in one more */
         _mm_prefetch((const char *)(x + t->w) + prefetch_bytes - 1, _MM_HINT_T0);
@@ -522,48 +518,22 @@ FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile
             _mm256_store_si256((__m256i *)(q_row + i), codes32(p, by_row, sign, clamp8));
             _mm256_store_si256((__m256i *)(q_col + i), codes32(p, by_column, sign, clamp8));
         }
+        if (w32 < t->w) {
+            fp8_scalar_scaled_encode_f32(q_row + w32, x + w32, t->w - w32, &row_scale[r], t->w, p, sat, 0, false);
+            fp8_scalar_scaled_encode_f32(q_col + w32, x + w32, t->w - w32, col_scale + w32, 1, p, sat, 0, false);
+        }
+        write_piece(t->q + r * t->ldq, q_row, t->w, stream, &t->q_carry, r);
     }
 }
 
 #define FP8_DUAL_ENCODE_BODY(params, ...) dual_encode_body(params, __VA_ARGS__)
 
-/* Rows of n bytes from src (in L1) to dst. With stream, each row's whole lines go out with
- * non-temporal stores, its first partial line completed from the carry (carry->in) or else written
- * with normal stores, its last partial line left in the carry (carry->out) or else written with
- * normal stores (see fp8_row_carry). Segments but the last must be at least 64 bytes long. */
-static void write_rows(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t n, bool stream,
-                       const fp8_row_carry *carry)
-{
-    for (size_t r = 0; r < rows; r++) {
-        uint8_t *d = dst + r * ldd, *line = carry->lines ? carry->lines + 64 * r : NULL;
-        const uint8_t *s = src + r * lds;
-        if (!stream) {
-            memcpy(d, s, n);
-            continue;
-        }
-        const size_t before = (uintptr_t)d & 63; /* the first line's bytes before d */
-        size_t i = 0;
-        if (before > 0) {
-            i = 64 - before < n ? 64 - before : n;
-            if (carry->in && i == 64 - before) {
-                memcpy(line + before, s, i);
-                stream_line(d - before, line);
-            } else {
-                if (carry->in) memcpy(d - before, line, before);
-                memcpy(d, s, i);
-            }
-        }
-        for (; i + 64 <= n; i += 64) stream_line(d + i, s + i);
-        if (i < n) memcpy(carry->out ? line : d + i, s + i, n - i);
-    }
-}
-
-/* A tile's dual encode around an ISA's row encoder. Both orientations are made in L1 first: q's
- * rows in by_row; the column-wise codes, in the order they are made, in by_col, then transposed
- * into by_row (free by then), whose rows become qt's rows. Each output row's piece is then written
- * whole (scattered pieces of lines a row apart would be evicted and fetched again before they are
- * complete), streaming where asked. A tile with a NaN or infinity (rare) takes the scalar kernel,
- * into the same buffers. */
+/* A tile's dual encode around an ISA's row encoder, which writes q's rows as it makes them (each
+ * from an L1 row) and the column-wise codes, in the order they are made, to by_col; their
+ * transpose into by_row gives qt's rows. Each output row's piece is written whole (scattered
+ * pieces of lines a row apart would be evicted and fetched again before they are complete),
+ * streaming where asked. A tile with a NaN or infinity (rare) takes the scalar kernel, into the
+ * same buffers. */
 void fp8_avx2_dual_encode_with(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
                                const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,
                                bool stream, fp8_dual_rows_fn encode_rows)
@@ -571,38 +541,30 @@ void fp8_avx2_dual_encode_with(const fp8_dual_tile *t, const float *row_scale, c
     _Alignas(64) uint8_t by_row[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE];
     _Alignas(64) uint8_t by_col[FP8_DUAL_MAX_TILE * FP8_DUAL_MAX_TILE];
     const size_t ld = (t->w + 63) & ~(size_t)63, ld_t = (t->h + 63) & ~(size_t)63;
-    fp8_dual_tile staged = *t;
-    staged.q = by_row;
-    staged.ldq = ld;
-    staged.qt = by_col;
-    staged.ldqt = ld_t;
-    if (finite)
-        encode_rows(&staged, by_col, ld, row_scale, col_scale, p, sat, prefetch_bytes);
-    else
-        fp8_scalar_dual_encode_f32(&staged, row_scale, col_scale, p, sat, finite, 0, false);
-    write_rows(t->q, t->ldq, by_row, ld, t->h, t->w, stream, &t->q_carry);
-    const uint8_t *qt_rows = by_col;
+    const uint8_t *qt_rows = by_row;
     if (finite) {
+        encode_rows(t, by_col, ld, row_scale, col_scale, p, sat, prefetch_bytes, stream);
         fp8_avx2_transpose_u8(by_row, ld_t, by_col, ld, t->h, t->w);
-        qt_rows = by_row;
+    } else {
+        fp8_dual_tile staged = *t;
+        staged.q = by_row;
+        staged.ldq = ld;
+        staged.qt = by_col;
+        staged.ldqt = ld_t;
+        fp8_scalar_dual_encode_f32(&staged, row_scale, col_scale, p, sat, finite, 0, false);
+        for (size_t r = 0; r < t->h; r++) write_piece(t->q + r * t->ldq, by_row + r * ld, t->w, stream, &t->q_carry, r);
+        qt_rows = by_col;
     }
-    write_rows(t->qt, t->ldqt, qt_rows, ld_t, t->w, t->h, stream, &t->qt_carry);
+    for (size_t c = 0; c < t->w; c++)
+        write_piece(t->qt + c * t->ldqt, qt_rows + c * ld_t, t->h, stream, &t->qt_carry, c);
     if (stream) _mm_sfence();
 }
 
-/* Whole blocks of 32 columns, then the last columns in scalar code. */
 static void avx2_dual_rows(const fp8_dual_tile *t, uint8_t *by_col, size_t ld, const float *row_scale,
                            const float *col_scale, const fp8_format_params *p, fp8_saturation sat,
-                           size_t prefetch_bytes)
+                           size_t prefetch_bytes, bool stream)
 {
-    const size_t w32 = t->w & ~(size_t)31;
-    FP8_SPECIALIZE(p, FP8_DUAL_ENCODE_BODY, t, w32, by_col, ld, row_scale, col_scale, sat, prefetch_bytes)
-    if (w32 < t->w)
-        for (size_t r = 0; r < t->h; r++) {
-            const float *x = t->x + r * t->ldx + w32;
-            fp8_scalar_scaled_encode_f32(t->q + r * t->ldq + w32, x, t->w - w32, &row_scale[r], t->w, p, sat, 0, false);
-            fp8_scalar_scaled_encode_f32(by_col + r * ld + w32, x, t->w - w32, col_scale + w32, 1, p, sat, 0, false);
-        }
+    FP8_SPECIALIZE(p, FP8_DUAL_ENCODE_BODY, t, by_col, ld, row_scale, col_scale, sat, prefetch_bytes, stream)
 }
 
 static void avx2_dual_encode_f32(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,

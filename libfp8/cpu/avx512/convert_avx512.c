@@ -373,19 +373,20 @@ static void avx512_dual_amax_f32(const fp8_dual_tile *t, uint32_t *row_amax, uin
         fp8_scalar_dual_amax_f32(t, row_amax, col_amax, nonfinite);
 }
 
-/* The rows of a finite tile, 64 columns at a time: codes with the rows' scales to q (an L1
- * buffer), with the columns' scales to by_col (rows ld apart, 64-byte aligned). No NaN: x * scale
- * is finite or infinite, and the saturation handles both. */
+/* The rows of a finite tile, 64 columns at a time: codes with the rows' scales to q, each row made
+ * in L1 and written whole (write_piece), with the columns' scales to by_col (rows ld apart, 64-byte
+ * aligned). No NaN: x * scale is finite or infinite, and the saturation handles both. */
 FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile *t, uint8_t *by_col, size_t ld,
                                  const float *row_scale, const float *col_scale, fp8_saturation sat,
-                                 size_t prefetch_bytes)
+                                 size_t prefetch_bytes, bool stream)
 {
+    _Alignas(64) uint8_t q_row[FP8_DUAL_MAX_TILE];
     const nearest_consts k = nearest_consts_of(p, sat);
     const __m512i clamp8 = _mm512_set1_epi8((char)(p->max_code + (sat == FP8_SATFINITE ? 0 : 1)));
     const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(ABS_MASK));
     for (size_t r = 0; r < t->h; r++) {
         const float *x = t->x + r * t->ldx;
-        uint8_t *q_row = t->q + r * t->ldq, *q_col = by_col + r * ld;
+        uint8_t *q_col = by_col + r * ld;
         const __m512 rs = _mm512_set1_ps(row_scale[r]);
         /* the loop prefetches a line per 64 bytes ahead; a row not 64-byte aligned ends in one more */
         _mm_prefetch((const char *)(x + t->w) + prefetch_bytes - 1, _MM_HINT_T0);
@@ -412,6 +413,7 @@ FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile
                 _mm512_mask_storeu_epi8(q_col + i, first_lanes64(count), col_codes);
             }
         }
+        write_piece(t->q + r * t->ldq, q_row, t->w, stream, &t->q_carry, r);
     }
 }
 
@@ -419,9 +421,9 @@ FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile
 
 static void avx512_dual_rows(const fp8_dual_tile *t, uint8_t *by_col, size_t ld, const float *row_scale,
                              const float *col_scale, const fp8_format_params *p, fp8_saturation sat,
-                             size_t prefetch_bytes)
+                             size_t prefetch_bytes, bool stream)
 {
-    FP8_SPECIALIZE(p, FP8_DUAL_ENCODE_BODY, t, by_col, ld, row_scale, col_scale, sat, prefetch_bytes)
+    FP8_SPECIALIZE(p, FP8_DUAL_ENCODE_BODY, t, by_col, ld, row_scale, col_scale, sat, prefetch_bytes, stream)
 }
 
 static void avx512_dual_encode_f32(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
