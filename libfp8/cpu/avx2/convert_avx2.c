@@ -78,26 +78,28 @@ typedef __m256i (*load8_fn)(const void *);
 /* How the scales of a scaled encode are laid out (see kernels.h's scale_group). */
 typedef enum { SCALES_NONE, SCALES_ONE, SCALES_PER_ELEMENT, SCALES_PER_GROUP_OF_8K } scale_layout;
 
-/* Encodes whole blocks of 32 from element `start` on (dst + start 32-byte aligned when streaming),
- * each element times its scale unless SCALES_NONE; returns the element it stopped at. With
- * SCALES_PER_GROUP_OF_8K, scale_group and start are multiples of 8, so each vector of 8 lies in
- * one group. */
+/* Encodes whole blocks of `block` elements (32, or 8 with normal stores) from element `start` on
+ * (dst + start 32-byte aligned when streaming), each element times its scale unless SCALES_NONE;
+ * returns the element it stopped at. With SCALES_PER_GROUP_OF_8K, scale_group and start are
+ * multiples of 8, so each vector of 8 lies in one group. */
 FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, const unsigned char *src,
-                                      size_t elem_size, size_t start, size_t n, load8_fn load8, fp8_saturation sat,
-                                      bool stream, scale_layout layout, const float *scale, size_t scale_group,
-                                      size_t prefetch_bytes)
+                                      size_t elem_size, size_t start, size_t n, size_t block, load8_fn load8,
+                                      fp8_saturation sat, bool stream, scale_layout layout, const float *scale,
+                                      size_t scale_group, size_t prefetch_bytes)
 {
     const nearest_consts k = nearest_consts_of(p, sat);
     const bool grouped = layout == SCALES_PER_GROUP_OF_8K;
     __m256 group_scale = _mm256_set1_ps(layout == SCALES_NONE ? 1.0f : scale[grouped ? start / scale_group : 0]);
     size_t group_end = grouped ? (start / scale_group + 1) * scale_group : 0; /* first element of the next group */
     size_t i = start;
-    for (; i + 32 <= n; i += 32) {
+    for (; i + block <= n; i += block) {
         const unsigned char *s = src + i * elem_size;
-        _mm_prefetch((const char *)s + prefetch_bytes, _MM_HINT_T0);
-        _mm_prefetch((const char *)s + prefetch_bytes + 64, _MM_HINT_T0);
+        if (block == 32) {
+            _mm_prefetch((const char *)s + prefetch_bytes, _MM_HINT_T0);
+            _mm_prefetch((const char *)s + prefetch_bytes + 64, _MM_HINT_T0);
+        }
         __m256i c[4];
-        for (size_t v = 0; v < 4; v++) {
+        for (size_t v = 0; v < block / 8; v++) {
             __m256i bits = load8(s + 8 * v * elem_size);
             if (grouped && i + 8 * v == group_end) {
                 group_scale = _mm256_set1_ps(scale[group_end / scale_group]);
@@ -109,7 +111,12 @@ FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, 
             }
             c[v] = encode8_nearest(bits, p, &k);
         }
-        store32_codes(dst + i, c[0], c[1], c[2], c[3], stream);
+        if (block == 32) {
+            store32_codes(dst + i, c[0], c[1], c[2], c[3], stream);
+        } else {
+            const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(c[0]), _mm256_extracti128_si256(c[0], 1));
+            _mm_storel_epi64((__m128i *)(dst + i), _mm_packus_epi16(w, w));
+        }
     }
     return i;
 }
@@ -123,8 +130,8 @@ FP8_INLINE size_t encode_nearest_body(const fp8_format_params *p, uint8_t *dst, 
         const size_t head = stream ? stream_head(dst, 1, n, 32) : 0;                                          \
         scalar_kernel(dst, src, head, p, sat);                                                                \
         size_t done = 0;                                                                                      \
-        FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst, (const unsigned char *)src, sizeof *src, head, n, load8, \
-                       sat, stream, SCALES_NONE, NULL, 0, FP8_PREFETCH_BYTES)                                 \
+        FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, dst, (const unsigned char *)src, sizeof *src, head, n, 32,  \
+                       load8, sat, stream, SCALES_NONE, NULL, 0, FP8_PREFETCH_BYTES)                          \
         if (stream) _mm_sfence();                                                                             \
         scalar_kernel(dst + done, src + done, n - done, p, sat);                                              \
     }
@@ -133,14 +140,30 @@ FP8_DEFINE_AVX2_ENCODE(avx2_encode_f32, float, load8_f32, fp8_scalar_encode_f32)
 FP8_DEFINE_AVX2_ENCODE(avx2_encode_f16, uint16_t, load8_f16, fp8_scalar_encode_f16)
 FP8_DEFINE_AVX2_ENCODE(avx2_encode_bf16, uint16_t, load8_bf16, fp8_scalar_encode_bf16)
 
-#define FP8_SCALED_BODY(layout_value, load8)                                                                  \
-    FP8_SPECIALIZE(p, FP8_ENCODE_BODY, &done, q, (const unsigned char *)x, sizeof *x, head, n, load8, sat, stream, \
-                   layout_value, scale, scale_group, prefetch_bytes)
+/* A scaled encode's elements but the last n % 8 in vector code: blocks of 32 (streaming if asked)
+ * up to body_end, then eights with normal stores; returns where it stopped. */
+FP8_INLINE size_t scaled_encode_body(const fp8_format_params *p, uint8_t *q, const unsigned char *x,
+                                     size_t elem_size, size_t n, size_t body_end, load8_fn load8, fp8_saturation sat,
+                                     bool stream, scale_layout layout, const float *scale, size_t scale_group,
+                                     size_t prefetch_bytes)
+{
+    const size_t i = encode_nearest_body(p, q, x, elem_size, 0, body_end, 32, load8, sat, stream, layout, scale,
+                                         scale_group, prefetch_bytes);
+    return encode_nearest_body(p, q, x, elem_size, i, n, 8, load8, sat, false, layout, scale, scale_group, 0);
+}
+
+#define FP8_SCALED_ENCODE_BODY(params, done, ...) (*(done) = scaled_encode_body(params, __VA_ARGS__))
+#define FP8_SCALED_BODY(layout_value, load8)                                                                   \
+    FP8_SPECIALIZE(p, FP8_SCALED_ENCODE_BODY, &done, q, (const unsigned char *)x, sizeof *x, n, body_end,       \
+                   load8, sat, stream, layout_value, scale, scale_group, prefetch_bytes)
 
 /* Quantization's encode. Groups that are not a multiple of 8 wide (odd block shapes) take the
- * scalar kernel. Streaming stores need q + i 32-byte aligned: from a 16-byte aligned q, the first
- * 16 elements (if q is not aligned) go to the scalar kernel, and whole vectors follow; a q less
- * aligned than that is written with normal stores. */
+ * scalar kernel. Streaming writes whole lines only, from a 64-byte aligned q (two 32-byte stores
+ * each: a line written half by streaming and half by normal stores costs far more than either);
+ * the elements after the last whole line take normal stores. Unlike AVX-512's, these kernels do
+ * not peel a head to stream a less aligned q: their head, in eights, cost more than streaming
+ * gained (4096 x 7168, rows 16 bytes into a line: 1x128 0.57-0.61x of memcpy against 0.61-0.64x,
+ * 128x128 0.47-0.50x against 0.50-0.51x). */
 #define FP8_DEFINE_AVX2_SCALED_ENCODE(name, src_type, load8, scalar_kernel)                                 \
     void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,              \
               const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream)           \
@@ -149,10 +172,9 @@ FP8_DEFINE_AVX2_ENCODE(avx2_encode_bf16, uint16_t, load8_bf16, fp8_scalar_encode
             scalar_kernel(q, x, n, scale, scale_group, p, sat, 0, false);                                   \
             return;                                                                                         \
         }                                                                                                   \
-        stream = stream && ((uintptr_t)q & 15) == 0;                                                        \
-        const size_t head = stream ? stream_head(q, 1, n, 32) : 0;                                          \
-        if (head > 0) scalar_kernel(q, x, head, scale, scale_group, p, sat, 0, false);                      \
-        size_t done = head;                                                                                 \
+        stream = stream && ((uintptr_t)q & 63) == 0;                                                        \
+        const size_t body_end = stream ? n & ~(size_t)63 : n;                                               \
+        size_t done = 0;                                                                                    \
         if (scale_group >= n)                                                                               \
             FP8_SCALED_BODY(SCALES_ONE, load8)                                                              \
         else if (scale_group == 1)                                                                          \
@@ -160,13 +182,14 @@ FP8_DEFINE_AVX2_ENCODE(avx2_encode_bf16, uint16_t, load8_bf16, fp8_scalar_encode
         else                                                                                                \
             FP8_SCALED_BODY(SCALES_PER_GROUP_OF_8K, load8)                                                  \
         if (stream) _mm_sfence();                                                                           \
-        /* the tail continues the same grouping: shift the scales to element `done` */                      \
-        const size_t skip = done / scale_group, into = done % scale_group;                                  \
-        if (into == 0)                                                                                      \
-            scalar_kernel(q + done, x + done, n - done, scale + skip, scale_group, p, sat, 0, false);       \
-        else                                                                                                \
-            for (size_t i = done; i < n; i++)                                                               \
-                scalar_kernel(q + i, x + i, 1, scale + i / scale_group, 1, p, sat, 0, false);               \
+        /* the tail continues the same grouping: the rest of the group it starts in, then whole groups */ \
+        const size_t into = done % scale_group;                                                             \
+        if (into > 0 && done < n) {                                                                         \
+            const size_t rest = scale_group - into < n - done ? scale_group - into : n - done;              \
+            scalar_kernel(q + done, x + done, rest, scale + done / scale_group, rest, p, sat, 0, false);    \
+            done += rest;                                                                                   \
+        }                                                                                                   \
+        scalar_kernel(q + done, x + done, n - done, scale + done / scale_group, scale_group, p, sat, 0, false); \
     }
 
 FP8_DEFINE_AVX2_SCALED_ENCODE(fp8_avx2_scaled_encode_f32, float, load8_f32, fp8_scalar_scaled_encode_f32)
