@@ -351,7 +351,7 @@ static void dual_strips_range(void *ctx, size_t s0, size_t s1)
      * lines its rows share between strips are written with normal stores. */
     const bool carry = j->stream && bc >= 64;
     _Alignas(64) uint8_t q_lines[FP8_DUAL_MAX_TILE * 64];
-    uint8_t *qt_lines = carry && s1 - s0 > 1 ? malloc(j->cols * 64) : NULL;
+    uint8_t *qt_lines = carry && s1 - s0 > 1 && j->cols <= SIZE_MAX / 64 ? malloc(j->cols * 64) : NULL;
     fp8_fpenv env;
     fp8_fpenv_enter(&env);
     bool any_nonfinite = false;
