@@ -182,13 +182,8 @@ FP8_INLINE size_t scaled_encode_body(const fp8_format_params *p, uint8_t *q, con
         else                                                                                                \
             FP8_SCALED_BODY(SCALES_PER_GROUP_OF_8K, load8)                                                  \
         if (stream) _mm_sfence();                                                                           \
-        /* the tail continues the same grouping: the rest of the group it starts in, then whole groups */ \
-        const size_t into = done % scale_group;                                                             \
-        if (into > 0 && done < n) {                                                                         \
-            const size_t rest = scale_group - into < n - done ? scale_group - into : n - done;              \
-            scalar_kernel(q + done, x + done, rest, scale + done / scale_group, rest, p, sat, 0, false);    \
-            done += rest;                                                                                   \
-        }                                                                                                   \
+        /* the last n % 8: done is a multiple of 8, so they lie in the group of element done (groups    \
+         * of one element aside, which the scalar kernel takes as they come) */                          \
         scalar_kernel(q + done, x + done, n - done, scale + done / scale_group, scale_group, p, sat, 0, false); \
     }
 
