@@ -279,6 +279,75 @@ START_TEST(outlier_per_block)
 }
 END_TEST
 
+/* Blocks of several rows go through quantization's chunk pipeline: each chunk's amaxes are found
+ * while the chunk before it is encoded (fp8_amax_along), and with non-temporal stores, output rows
+ * that do not start and end on a line go through carries. On a matrix large enough to stream,
+ * every path against the reference, from FP32 and from BF16: x and q at offsets into a line (ld
+ * odd: every offset), a NaN and an infinity in blocks past the first chunk, one to three threads
+ * (which split the block columns), a partial last block row and column, and group widths that
+ * take the amax stream several steps (256) or not at all (80). */
+START_TEST(blocks_large)
+{
+    static const struct {
+        size_t br, bc, x_offset, x_pad, q_offset, q_pad;
+        int threads;
+        bool bf16;
+    } cases[] = {
+        {128, 128, 4, 0, 16, 0, 3, false},  /* x and q 16 bytes into a line, as malloc gives */
+        {128, 128, 8, 3, 16, 5, 2, true},   /* BF16; rows at every offset */
+        {64, 256, 0, 0, 48, 16, 1, false},  /* groups of 256 */
+        {32, 80, 1, 1, 1, 1, 2, false},     /* groups of 80; chunk rows end inside a line */
+    };
+    const size_t br = cases[_i].br, bc = cases[_i].bc, rows = 2085, cols = 4100;
+    const size_t ldx = cols + cases[_i].x_pad, ldq = cols + cases[_i].q_pad;
+    fp8_quant_config cfg = fp8_quant_config_init(FP8_E4M3, br, bc);
+    float *x_buf = make_matrix(rows + 1, ldx, 91 + (uint64_t)_i), *x = x_buf + cases[_i].x_offset;
+    x[700 * ldx + 1000] = NAN;
+    x[1500 * ldx + 3000] = -INFINITY;
+    uint16_t *xb_buf = malloc((rows + 1) * ldx * sizeof *xb_buf), *xb = xb_buf + cases[_i].x_offset;
+    if (cases[_i].bf16) /* x takes the values of its BF16 copy, for the reference */
+        for (size_t i = 0; i < rows * ldx; i++) {
+            xb[i] = (uint16_t)(f32_bits(x[i]) >> 16);
+            x[i] = f32_from_bits((uint32_t)xb[i] << 16);
+        }
+    const size_t ns = fp8_scale_count(rows, cols, br, bc), q_bytes = cases[_i].q_offset + rows * ldq;
+    enum { NPATHS = FP8_TEST_LAST_SIMD + 1 };
+    uint8_t *q_buf[NPATHS] = {NULL};
+    float *s[NPATHS] = {NULL};
+    fp8_set_num_threads(cases[_i].threads);
+    for (int isa = 0; isa < NPATHS; isa++) {
+        if (isa != FP8_CPU_ISA_SCALAR && !test_isa_runs(isa)) continue;
+        q_buf[isa] = aligned_alloc(64, (q_bytes + 63) & ~(size_t)63);
+        memset(q_buf[isa], 0xA5, q_bytes); /* the gaps between rows must keep it */
+        s[isa] = malloc(ns * sizeof(float));
+        fp8_cpu_set_max_isa((fp8_cpu_isa)isa);
+        uint8_t *q = q_buf[isa] + cases[_i].q_offset;
+        const fp8_status st = cases[_i].bf16 ? fp8_quantize_bf16(&cfg, xb, rows, cols, ldx, q, ldq, s[isa])
+                                             : fp8_quantize_f32(&cfg, x, rows, cols, ldx, q, ldq, s[isa]);
+        ck_assert_msg(st == FP8_ERR_NONFINITE, "case %d, %s: status %d", _i, fp8_cpu_isa_name(isa), (int)st);
+    }
+    test_isa_reset();
+    fp8_set_num_threads(0);
+    char what[64];
+    snprintf(what, sizeof what, "case %d: %zux%zu blocks", _i, br, bc);
+    check_against_reference(&cfg, x, rows, cols, ldx, q_buf[0] + cases[_i].q_offset, ldq, s[0], what);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = cols; c < ldq; c++) ck_assert_int_eq(q_buf[0][cases[_i].q_offset + r * ldq + c], 0xA5);
+    for (int isa = 1; isa < NPATHS; isa++) {
+        if (!q_buf[isa]) continue;
+        ck_assert_msg(memcmp(q_buf[0], q_buf[isa], q_bytes) == 0, "%s: %s codes differ", what, fp8_cpu_isa_name(isa));
+        ck_assert_msg(memcmp(s[0], s[isa], ns * sizeof(float)) == 0, "%s: %s scales differ", what,
+                      fp8_cpu_isa_name(isa));
+    }
+    for (int isa = 0; isa < NPATHS; isa++) {
+        free(q_buf[isa]);
+        free(s[isa]);
+    }
+    free(xb_buf);
+    free(x_buf);
+}
+END_TEST
+
 /* Dequantization: each element within half a format step (at its scaled
  * magnitude) of the input, times scale_inv, for every non-saturated element. */
 START_TEST(dequantize_error_bound)
@@ -738,6 +807,7 @@ static Suite *quantize_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, matches_reference, 0, (int)NSHAPES * 4 * 3);
     tcase_add_loop_test(tc, large_paths_agree, 0, (int)NSHAPES);
+    tcase_add_loop_test(tc, blocks_large, 0, 4);
     tcase_add_test(tc, zero_and_tiny_blocks);
     tcase_add_test(tc, nonfinite_blocks);
     tcase_add_test(tc, outlier_per_block);

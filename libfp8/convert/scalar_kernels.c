@@ -1,4 +1,6 @@
 /* libfp8: the scalar (reference) array kernels. */
+#include <string.h>
+
 #include "convert/reference.h"
 #include "cpu/kernels.h"
 
@@ -45,17 +47,21 @@ void fp8_scalar_decode_bf16(uint16_t *dst, const uint8_t *src, size_t n, const f
 }
 
 void fp8_scalar_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
-                                  const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream)
+                                  const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream,
+                                  const fp8_amax_along *along)
 {
     (void)prefetch_bytes, (void)stream;
+    if (along) fp8_scalar_amax_f32(along->x, along->n, along->group, along->amax, along->nonfinite);
     for (size_t i = 0; i < n; i++)
         q[i] = fp8_encode_f32_bits(fp8_f32_bits(x[i] * scale[i / scale_group]), p, sat, false, 0);
 }
 
 void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
-                                   const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream)
+                                   const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream,
+                                   const fp8_amax_along *along)
 {
     (void)prefetch_bytes, (void)stream;
+    if (along) fp8_scalar_amax_bf16(along->x, along->n, along->group, along->amax, along->nonfinite);
     for (size_t i = 0; i < n; i++) {
         const float v = fp8_f32_from_bits((uint32_t)x[i] << 16) * scale[i / scale_group];
         q[i] = fp8_encode_f32_bits(fp8_f32_bits(v), p, sat, false, 0);
@@ -120,7 +126,7 @@ void fp8_scalar_dual_encode_f32(const fp8_dual_tile *t, const float *row_scale, 
     (void)finite, (void)prefetch_bytes, (void)stream;
     for (size_t r = 0; r < t->h; r++) {
         const float *x = t->x + r * t->ldx;
-        fp8_scalar_scaled_encode_f32(t->q + r * t->ldq, x, t->w, &row_scale[r], t->w, p, sat, 0, false);
+        fp8_scalar_scaled_encode_f32(t->q + r * t->ldq, x, t->w, &row_scale[r], t->w, p, sat, 0, false, NULL);
         for (size_t c = 0; c < t->w; c++)
             t->qt[c * t->ldqt + r] = fp8_encode_f32_bits(fp8_f32_bits(x[c] * col_scale[c]), p, sat, false, 0);
     }
@@ -131,6 +137,15 @@ void fp8_scalar_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_
     for (size_t c = 0; c < cols; c++)
         for (size_t r = 0; r < rows; r++) dst[c * ldd + r] = src[r * lds + c];
 }
+
+void fp8_scalar_write_piece(uint8_t *d, const uint8_t *src, size_t n, bool stream, const fp8_row_carry *carry,
+                            size_t row)
+{
+    (void)stream, (void)carry, (void)row;
+    memcpy(d, src, n);
+}
+
+void fp8_scalar_stream_fence(void) {}
 
 const fp8_cpu_kernels fp8_cpu_kernels_scalar = {
     .isa = FP8_CPU_ISA_SCALAR,
@@ -143,11 +158,14 @@ const fp8_cpu_kernels fp8_cpu_kernels_scalar = {
     .decode_bf16 = fp8_scalar_decode_bf16,
     .scaled_encode_f32 = fp8_scalar_scaled_encode_f32,
     .scaled_encode_bf16 = fp8_scalar_scaled_encode_bf16,
+    .quant_chunk_min_bytes = (size_t)1 << 20,
     .scaled_encode_f32_sr = fp8_scalar_scaled_encode_f32_sr,
     .scaled_decode_f32 = fp8_scalar_scaled_decode_f32,
     .amax_f32 = fp8_scalar_amax_f32,
     .amax_bf16 = fp8_scalar_amax_bf16,
     .dual_amax_f32 = fp8_scalar_dual_amax_f32,
     .dual_encode_f32 = fp8_scalar_dual_encode_f32,
+    .write_piece = fp8_scalar_write_piece,
+    .stream_fence = fp8_scalar_stream_fence,
     .transpose_u8 = fp8_scalar_transpose_u8,
 };

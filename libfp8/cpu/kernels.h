@@ -41,6 +41,17 @@ typedef struct fp8_dual_tile {
     fp8_row_carry q_carry, qt_carry;
 } fp8_dual_tile;
 
+/* A row segment that a scaled encode reads along the way for its amax, as amax_f32 (amax_bf16 for
+ * BF16; the encode's element type) would over it: amax[g] = max(amax[g], the largest finite |x[i]|)
+ * per group g of `group` elements, *nonfinite set for a NaN or infinity. Quantization passes the
+ * next chunk's row, so that reading it from memory overlaps the encode's arithmetic. */
+typedef struct fp8_amax_along {
+    const void *x;
+    size_t n, group;
+    uint32_t *amax;
+    bool *nonfinite;
+} fp8_amax_along;
+
 typedef struct fp8_cpu_kernels {
     fp8_cpu_isa isa;
     void (*encode_f32)(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p, fp8_saturation sat);
@@ -57,12 +68,22 @@ typedef struct fp8_cpu_kernels {
      * scale_group 1 gives a scale per element, >= n one scale, bc one per block of bc.
      * prefetch_bytes: how far ahead of the element being read to prefetch (the data the
      * caller reads next), 0 for no prefetching. stream: q will not be read back before it leaves
-     * the caches, so non-temporal stores are welcome where q is aligned for them (fenced before
-     * the kernel returns). */
+     * the caches, so non-temporal stores are welcome where q is aligned for them; the caller
+     * fences them (stream_fence) after its last call, as quantization encodes many short rows and
+     * a fence after each cost more than the rows (128 x 128 blocks ran at half speed). along:
+     * NULL, or a row segment to find the amax of on the way (see fp8_amax_along); its results are
+     * as if it were read before the encode. */
     void (*scaled_encode_f32)(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
-                              const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream);
+                              const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream,
+                              const fp8_amax_along *along);
     void (*scaled_encode_bf16)(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
-                               const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream);
+                               const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream,
+                               const fp8_amax_along *along);
+    /* The least input, in bytes, that quantization gives these kernels per chunk of blocks (see
+     * quantize.c): small where scaled_encode_* reads `along` inside its loop, so that the next
+     * chunk's rows lie close ahead (one 128 x 128 block of FP32); large where it reads it after
+     * the encode, from lines the encode prefetched (long runs for the prefetchers). */
+    size_t quant_chunk_min_bytes;
     /* Stochastic rounding of x[i] * scale with the random bits of index first_index + i. */
     void (*scaled_encode_f32_sr)(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
                                  fp8_saturation sat, uint64_t seed, uint64_t first_index);
@@ -86,6 +107,15 @@ typedef struct fp8_cpu_kernels {
     void (*dual_encode_f32)(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
                             const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,
                             bool stream);
+    /* n codes from src (in L1) to d, a piece of row `row` of the carry's rows (fp8_row_carry): with
+     * stream, whole lines go out with non-temporal stores and partial ones through the carry; the
+     * caller fences (stream_fence). Kernels without such stores write every byte and leave the
+     * carry alone. */
+    void (*write_piece)(uint8_t *d, const uint8_t *src, size_t n, bool stream, const fp8_row_carry *carry,
+                        size_t row);
+    /* Orders the non-temporal stores that this thread's scaled encodes and write_piece left
+     * unfenced before its later stores (sfence); nothing where kernels have no such stores. */
+    void (*stream_fence)(void);
     /* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols. */
     void (*transpose_u8)(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
 } fp8_cpu_kernels;
@@ -111,9 +141,11 @@ void fp8_scalar_decode_f32(float *dst, const uint8_t *src, size_t n, const fp8_f
 void fp8_scalar_decode_f16(uint16_t *dst, const uint8_t *src, size_t n, const fp8_format_params *p);
 void fp8_scalar_decode_bf16(uint16_t *dst, const uint8_t *src, size_t n, const fp8_format_params *p);
 void fp8_scalar_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
-                                  const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream);
+                                  const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream,
+                                  const fp8_amax_along *along);
 void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
-                                   const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream);
+                                   const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream,
+                                   const fp8_amax_along *along);
 void fp8_scalar_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
                                      fp8_saturation sat, uint64_t seed, uint64_t first_index);
 void fp8_scalar_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p);
@@ -123,6 +155,9 @@ void fp8_scalar_dual_amax_f32(const fp8_dual_tile *t, uint32_t *row_amax, uint32
 void fp8_scalar_dual_encode_f32(const fp8_dual_tile *t, const float *row_scale, const float *col_scale,
                                 const fp8_format_params *p, fp8_saturation sat, bool finite, size_t prefetch_bytes,
                                 bool stream);
+void fp8_scalar_write_piece(uint8_t *d, const uint8_t *src, size_t n, bool stream, const fp8_row_carry *carry,
+                            size_t row);
+void fp8_scalar_stream_fence(void);
 void fp8_scalar_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
 
 #if defined(FP8_HAVE_AVX2_KERNELS)
@@ -130,13 +165,16 @@ void fp8_scalar_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_
 void fp8_avx2_encode_f32_sr(uint8_t *dst, const float *src, size_t n, const fp8_format_params *p,
                             fp8_saturation sat, uint64_t seed, uint64_t offset);
 void fp8_avx2_scaled_encode_f32(uint8_t *q, const float *x, size_t n, const float *scale, size_t scale_group,
-                                const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream);
+                                const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream,
+                                const fp8_amax_along *along);
 void fp8_avx2_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, const float *scale, size_t scale_group,
-                                 const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream);
+                                 const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream,
+                                 const fp8_amax_along *along);
 void fp8_avx2_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
                                    fp8_saturation sat, uint64_t seed, uint64_t first_index);
 void fp8_avx2_amax_f32(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
 void fp8_avx2_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
+void fp8_avx2_stream_fence(void);
 void fp8_avx2_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
 /* dual_encode_f32 around an ISA's row encoder, which writes the tile's q rows (streaming as asked)
  * and its column-wise codes to by_col (h rows of w codes, ld apart, 64-byte aligned); this

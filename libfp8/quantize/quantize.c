@@ -1,11 +1,12 @@
 /* libfp8: block-scaled quantization (see fp8/quantize.h).
  *
- * Work is organised by blocks: for each block, one pass finds its finite
- * amax, the scale follows (quantize/scale.h), and a second pass encodes the
- * block, which by then sits in cache for every shape up to 128x128 blocks
- * of FP32. Blocks are independent, so threads take whole block rows or block
- * columns; a single block (per tensor) is split by rows, with the amax
- * merged by an atomic maximum. Either way the bytes do not depend on the
+ * Work is organised by blocks: one read of a block finds its finite amax,
+ * the scale follows (quantize/scale.h), and a second read, from cache,
+ * encodes it. Blocks go in chunks (one 128x128 block of FP32, a whole row of
+ * 1x128 tiles): a chunk's amax read rides along the encoding of the chunk
+ * before it, so that memory and arithmetic overlap. Blocks are independent,
+ * so threads take whole block rows or block columns; a single block (per
+ * tensor) is split by rows, with the amax merged by an atomic maximum. Either way the bytes do not depend on the
  * split. Every worker runs under the default FP environment. */
 #include <math.h>
 #include <stdatomic.h>
@@ -24,11 +25,24 @@
 
 /* Below this many elements everything runs on the calling thread. */
 #define FP8_QUANT_PARALLEL_MIN ((size_t)1 << 18)
-/* Quantization works through a block row in chunks of whole blocks of about
- * this many input bytes (so a chunk stays in L2 between its two passes), of at
- * most FP8_QUANT_CHUNK_BLOCKS blocks. */
+/* Quantization works through a block row in chunks of whole blocks, read once for the blocks'
+ * amaxes and again, from cache, to encode. A chunk is the fewest blocks whose rows are at least
+ * FP8_QUANT_CHUNK_ROW_BYTES long (whole lines, for the prefetchers) and which hold at least the
+ * kernels' quant_chunk_min_bytes, but at most FP8_QUANT_CHUNK_BYTES (so that it stays in L2
+ * between its two reads) and FP8_QUANT_CHUNK_BLOCKS blocks: with AVX-512, one 128 x 128 block of
+ * FP32 or a whole row of 1 x 128 tiles. */
+#define FP8_QUANT_CHUNK_ROW_BYTES ((size_t)512)
 #define FP8_QUANT_CHUNK_BYTES ((size_t)1 << 20)
 #define FP8_QUANT_CHUNK_BLOCKS 256
+/* With streaming stores, a chunk's output rows that do not start and end on a line (a q less than
+ * 64-byte aligned, as malloc gives) are encoded into L1 and written through carries
+ * (fp8_row_carry), so that every line still goes out whole: for chunks of up to this many block
+ * rows and this many codes per row. */
+#define FP8_QUANT_CARRY_ROWS 256
+#define FP8_QUANT_STAGE_BYTES 4096
+/* While a chunk is encoded, the rows read for the next chunk's amaxes are prefetched this far
+ * ahead (in bytes of rows, rounded up to a whole row). */
+#define FP8_QUANT_FETCH_AHEAD_BYTES ((size_t)4096)
 /* A pass that streams through the whole input prefetches this far ahead. */
 #define FP8_STREAM_PREFETCH_ELEMENTS 1024
 /* Outputs of this many codes or more are written with non-temporal stores where the kernels have
@@ -94,66 +108,173 @@ static void rows_amax(const quant_job *j, size_t r0, size_t r1, size_t c0, size_
     }
 }
 
-/* Encodes columns [c0, c1) of rows [r0, r1); column c0 + i uses scale[i / j->bc]
- * (c0 is a block edge). While it works it prefetches `ahead` elements further
- * on: the data the caller reads next. */
-static void encode_rows(const quant_job *j, size_t r0, size_t r1, size_t c0, size_t c1, const float *scale,
-                        size_t ahead)
+static const void *x_at(const quant_job *j, size_t r, size_t c)
 {
-    const size_t prefetch_bytes = ahead * (j->xf ? sizeof(float) : sizeof(uint16_t));
+    return j->xf ? (const void *)(j->xf + r * j->ldx + c) : (const void *)(j->xb + r * j->ldx + c);
+}
+
+/* Where a row's codes go: straight to q, or (stage non-NULL) to stage first and then through
+ * row `row` of carry (see FP8_QUANT_CARRY_ROWS). */
+typedef struct row_output {
+    uint8_t *stage;
+    const fp8_row_carry *carry;
+    size_t row;
+} row_output;
+
+/* Encodes columns [c0, c1) of row r; column c0 + i uses scale[i / j->bc] (c0 is a block edge).
+ * While it works it prefetches `prefetch_bytes` ahead of what it reads (the data the caller reads
+ * next) and finds the amax of `along` (NULL: none). */
+static void encode_row(const quant_job *j, size_t r, size_t c0, size_t c1, const float *scale,
+                       size_t prefetch_bytes, const fp8_amax_along *along, const row_output *out)
+{
+    uint8_t *q = j->q + r * j->ldq + c0;
     const size_t n = c1 - c0;
-    for (size_t r = r0; r < r1; r++) {
-        uint8_t *q = j->q + r * j->ldq + c0;
-        if (j->stochastic) { /* one scale per call: split at block edges */
-            for (size_t c = c0; c < c1; c += j->bc) {
-                const size_t w = c1 - c < j->bc ? c1 - c : j->bc;
-                j->k->scaled_encode_f32_sr(j->q + r * j->ldq + c, j->xf + r * j->ldx + c, w,
-                                           scale[(c - c0) / j->bc], j->p, j->sat, j->seed,
-                                           j->offset + r * j->cols + c);
-            }
-        } else if (j->xf) {
-            j->k->scaled_encode_f32(q, j->xf + r * j->ldx + c0, n, scale, j->bc, j->p, j->sat, prefetch_bytes,
-                                    j->stream);
-        } else {
-            j->k->scaled_encode_bf16(q, j->xb + r * j->ldx + c0, n, scale, j->bc, j->p, j->sat, prefetch_bytes,
-                                     j->stream);
+    /* through the carry if the piece does not start and end on a line */
+    const bool staged = out->stage && (((uintptr_t)q | (uintptr_t)(q + n)) & 63) != 0;
+    uint8_t *dst = staged ? out->stage : q;
+    const bool stream = j->stream && !staged;
+    if (j->stochastic) { /* one scale per call: split at block edges; FP32 only */
+        if (along) j->k->amax_f32(along->x, along->n, along->group, along->amax, along->nonfinite);
+        for (size_t c = c0; c < c1; c += j->bc) {
+            const size_t w = c1 - c < j->bc ? c1 - c : j->bc;
+            j->k->scaled_encode_f32_sr(dst + (c - c0), j->xf + r * j->ldx + c, w, scale[(c - c0) / j->bc], j->p,
+                                       j->sat, j->seed, j->offset + r * j->cols + c);
         }
+    } else if (j->xf) {
+        j->k->scaled_encode_f32(dst, j->xf + r * j->ldx + c0, n, scale, j->bc, j->p, j->sat, prefetch_bytes, stream,
+                                along);
+    } else {
+        j->k->scaled_encode_bf16(dst, j->xb + r * j->ldx + c0, n, scale, j->bc, j->p, j->sat, prefetch_bytes, stream,
+                                 along);
+    }
+    if (staged) j->k->write_piece(q, dst, n, true, out->carry, out->row);
+}
+
+/* A chunk: blocks [b0, b1) of block row bi, which cover rows [r0, r1) and columns [c0, c1). */
+typedef struct chunk {
+    size_t bi, b0, b1, r0, r1, c0, c1;
+} chunk;
+
+/* The blocks [.., bi1) x [bj0, bj1) that one call of quantize_blocks works through, in chunks of
+ * per_chunk blocks: along a block row, then the next. */
+typedef struct chunk_order {
+    size_t bi1, bj0, bj1, per_chunk;
+} chunk_order;
+
+static chunk chunk_at(const quant_job *j, const chunk_order *o, size_t bi, size_t b0)
+{
+    chunk c = {.bi = bi, .b0 = b0, .b1 = b0 + o->per_chunk < o->bj1 ? b0 + o->per_chunk : o->bj1};
+    c.r0 = bi * j->br;
+    c.r1 = c.r0 + j->br < j->rows ? c.r0 + j->br : j->rows;
+    c.c0 = b0 * j->bc;
+    c.c1 = c.b1 * j->bc < j->cols ? c.b1 * j->bc : j->cols;
+    return c;
+}
+
+/* *next = the chunk after c; false after the last. */
+static bool chunk_after(const quant_job *j, const chunk_order *o, const chunk *c, chunk *next)
+{
+    if (c->b1 < o->bj1)
+        *next = chunk_at(j, o, c->bi, c->b1);
+    else if (c->bi + 1 < o->bi1)
+        *next = chunk_at(j, o, c->bi + 1, o->bj0);
+    else
+        return false;
+    return true;
+}
+
+/* The row `steps` rows on from chunk t's first, counting through the chunks in order: its chunk
+ * in *t and its index in *row; false past the last chunk. */
+static bool row_steps_on(const quant_job *j, const chunk_order *o, chunk *t, size_t steps, size_t *row)
+{
+    while (steps >= t->r1 - t->r0) {
+        steps -= t->r1 - t->r0;
+        if (!chunk_after(j, o, t, t)) return false;
+    }
+    *row = t->r0 + steps;
+    return true;
+}
+
+static size_t chunk_blocks(const quant_job *j)
+{
+    const size_t elem = j->xf ? sizeof(float) : sizeof(uint16_t);
+    const size_t row_bytes = j->bc * elem, block_bytes = j->br * row_bytes;
+    size_t n = (FP8_QUANT_CHUNK_ROW_BYTES + row_bytes - 1) / row_bytes;
+    const size_t for_min = (j->k->quant_chunk_min_bytes + block_bytes - 1) / block_bytes;
+    if (for_min > n) n = for_min;
+    size_t most = FP8_QUANT_CHUNK_BYTES / block_bytes;
+    if (most > FP8_QUANT_CHUNK_BLOCKS) most = FP8_QUANT_CHUNK_BLOCKS;
+    if (n > most) n = most;
+    return n > 0 ? n : 1;
+}
+
+/* Encodes chunk c with its blocks' scales. With a next chunk (never taller: only the last block
+ * row may be short), each row's encode finds the amax of the next chunk's row of the same index on
+ * the way, so that reading it from memory overlaps the encoding (which runs from cache), and
+ * prefetches the row read so FP8_QUANT_FETCH_AHEAD_BYTES later. */
+static void encode_chunk(const quant_job *j, const chunk_order *o, const chunk *c, const chunk *next,
+                         const float *scale, uint32_t *next_amax, bool *nonfinite, row_output out)
+{
+    const size_t h = c->r1 - c->r0, next_h = next ? next->r1 - next->r0 : 0;
+    size_t ahead_rows = 1;
+    if (next) {
+        const size_t row_bytes = (next->c1 - next->c0) * (j->xf ? sizeof(float) : sizeof(uint16_t));
+        ahead_rows = (FP8_QUANT_FETCH_AHEAD_BYTES + row_bytes - 1) / row_bytes;
+    }
+    for (size_t i = 0; i < h; i++) {
+        const size_t r = c->r0 + i;
+        out.row = i;
+        if (i >= next_h) {
+            encode_row(j, r, c->c0, c->c1, scale, 0, NULL, &out);
+            continue;
+        }
+        const fp8_amax_along along = {.x = x_at(j, next->r0 + i, next->c0), .n = next->c1 - next->c0,
+                                      .group = j->bc, .amax = next_amax, .nonfinite = nonfinite};
+        chunk t = *next;
+        size_t fetch_row, prefetch_bytes = 0;
+        if (row_steps_on(j, o, &t, i + ahead_rows, &fetch_row))
+            prefetch_bytes = (size_t)((const char *)x_at(j, fetch_row, t.c0) - (const char *)x_at(j, r, c->c0));
+        encode_row(j, r, c->c0, c->c1, scale, prefetch_bytes, &along, &out);
     }
 }
 
-/* Blocks [bi0, bi1) x [bj0, bj1). A block row is taken in chunks of whole
- * blocks that fit in L2 together (FP8_QUANT_CHUNK_BYTES): one pass over the
- * chunk's rows finds every block's amax (each row contributes a long
- * contiguous run, which prefetchers follow), a second encodes the chunk from
- * cache, one kernel call per row with a scale per block. */
+/* Blocks [bi0, bi1) x [bj0, bj1), a chunk at a time (see FP8_QUANT_CHUNK_BYTES): the first chunk's
+ * amaxes from a pass of their own, every later one's while the chunk before it is encoded. */
 static void quantize_blocks(quant_job *j, size_t bi0, size_t bi1, size_t bj0, size_t bj1)
 {
-    uint32_t amax[FP8_QUANT_CHUNK_BLOCKS];
+    uint32_t amax_of[2][FP8_QUANT_CHUNK_BLOCKS];
     float scale[FP8_QUANT_CHUNK_BLOCKS];
-    const size_t elem = j->xf ? sizeof(float) : sizeof(uint16_t);
-    size_t per_chunk = FP8_QUANT_CHUNK_BYTES / (j->br * j->bc * elem);
-    if (per_chunk < 1) per_chunk = 1;
-    if (per_chunk > FP8_QUANT_CHUNK_BLOCKS) per_chunk = FP8_QUANT_CHUNK_BLOCKS;
+    const chunk_order o = {.bi1 = bi1, .bj0 = bj0, .bj1 = bj1, .per_chunk = chunk_blocks(j)};
+    uint32_t *amax = amax_of[0], *next_amax = amax_of[1];
+    _Alignas(64) uint8_t stage[FP8_QUANT_STAGE_BYTES];
+    _Alignas(64) uint8_t carry_lines[FP8_QUANT_CARRY_ROWS * 64];
+    const bool carried =
+        j->stream && j->br <= FP8_QUANT_CARRY_ROWS && o.per_chunk * j->bc <= FP8_QUANT_STAGE_BYTES;
     fp8_fpenv env;
     fp8_fpenv_enter(&env);
     bool nonfinite = false;
-    for (size_t bi = bi0; bi < bi1; bi++) {
-        const size_t r0 = bi * j->br, r1 = r0 + j->br < j->rows ? r0 + j->br : j->rows;
-        for (size_t b0 = bj0; b0 < bj1; b0 += per_chunk) {
-            const size_t b1 = b0 + per_chunk < bj1 ? b0 + per_chunk : bj1;
-            const size_t c0 = b0 * j->bc, c1 = b1 * j->bc < j->cols ? b1 * j->bc : j->cols;
-            for (size_t b = b0; b < b1; b++) amax[b - b0] = 0;
-            rows_amax(j, r0, r1, c0, c1, amax, &nonfinite);
-            for (size_t b = b0; b < b1; b++) {
-                const fp8_block_scale s = fp8_block_scale_of(amax[b - b0], &j->rule);
-                j->scale_inv[bi * j->nbc + b] = s.scale_inv;
-                scale[b - b0] = s.scale;
-            }
-            /* while encoding, fetch the next chunk: further along these rows, or the next block row */
-            const size_t ahead = b1 < bj1 ? c1 - c0 : (r1 - r0) * j->ldx - c0;
-            encode_rows(j, r0, r1, c0, c1, scale, ahead);
+    chunk c = chunk_at(j, &o, bi0, bj0), next;
+    memset(amax, 0, (c.b1 - c.b0) * sizeof *amax);
+    rows_amax(j, c.r0, c.r1, c.c0, c.c1, amax, &nonfinite);
+    for (;;) {
+        for (size_t b = c.b0; b < c.b1; b++) {
+            const fp8_block_scale s = fp8_block_scale_of(amax[b - c.b0], &j->rule);
+            j->scale_inv[c.bi * j->nbc + b] = s.scale_inv;
+            scale[b - c.b0] = s.scale;
         }
+        const bool more = chunk_after(j, &o, &c, &next);
+        if (more) memset(next_amax, 0, (next.b1 - next.b0) * sizeof *next_amax);
+        /* a row's first and last pieces in this range share their lines with no one else's carry */
+        const fp8_row_carry carry = {carry_lines, c.b0 > bj0, c.b1 < bj1};
+        const row_output out = {carried ? stage : NULL, &carry, 0};
+        encode_chunk(j, &o, &c, more ? &next : NULL, scale, next_amax, &nonfinite, out);
+        if (!more) break;
+        c = next;
+        uint32_t *done = amax;
+        amax = next_amax;
+        next_amax = done;
     }
+    if (j->stream) j->k->stream_fence();
     if (nonfinite) atomic_store_explicit(&j->nonfinite, true, memory_order_relaxed);
     fp8_fpenv_leave(&env);
 }
@@ -186,7 +307,10 @@ static void encode_rows_range(void *ctx, size_t b, size_t e)
     quant_job *j = ctx;
     fp8_fpenv env;
     fp8_fpenv_enter(&env);
-    encode_rows(j, b, e, 0, j->cols, &j->fixed_scale, FP8_STREAM_PREFETCH_ELEMENTS);
+    const size_t prefetch_bytes = FP8_STREAM_PREFETCH_ELEMENTS * (j->xf ? sizeof(float) : sizeof(uint16_t));
+    const row_output direct = {NULL, NULL, 0};
+    for (size_t r = b; r < e; r++) encode_row(j, r, 0, j->cols, &j->fixed_scale, prefetch_bytes, NULL, &direct);
+    if (j->stream) j->k->stream_fence();
     fp8_fpenv_leave(&env);
 }
 

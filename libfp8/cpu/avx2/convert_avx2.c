@@ -163,32 +163,35 @@ FP8_INLINE size_t scaled_encode_body(const fp8_format_params *p, uint8_t *q, con
  * the elements after the last whole line take normal stores. Unlike AVX-512's, these kernels do
  * not peel a head to stream a less aligned q: their head, in eights, cost more than streaming
  * gained (4096 x 7168, rows 16 bytes into a line: 1x128 0.57-0.61x of memcpy against 0.61-0.64x,
- * 128x128 0.47-0.50x against 0.50-0.51x). */
-#define FP8_DEFINE_AVX2_SCALED_ENCODE(name, src_type, load8, scalar_kernel)                                 \
-    void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,              \
-              const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream)           \
-    {                                                                                                       \
-        if (scale_group < n && scale_group != 1 && scale_group % 8 != 0) {                                  \
-            scalar_kernel(q, x, n, scale, scale_group, p, sat, 0, false);                                   \
-            return;                                                                                         \
-        }                                                                                                   \
-        stream = stream && ((uintptr_t)q & 63) == 0;                                                        \
-        const size_t body_end = stream ? n & ~(size_t)63 : n;                                               \
-        size_t done = 0;                                                                                    \
-        if (scale_group >= n)                                                                               \
-            FP8_SCALED_BODY(SCALES_ONE, load8)                                                              \
-        else if (scale_group == 1)                                                                          \
-            FP8_SCALED_BODY(SCALES_PER_ELEMENT, load8)                                                      \
-        else                                                                                                \
-            FP8_SCALED_BODY(SCALES_PER_GROUP_OF_8K, load8)                                                  \
-        if (stream) _mm_sfence();                                                                           \
-        /* the last n % 8: done is a multiple of 8, so they lie in the group of element done (groups    \
-         * of one element aside, which the scalar kernel takes as they come) */                          \
-        scalar_kernel(q + done, x + done, n - done, scale + done / scale_group, scale_group, p, sat, 0, false); \
+ * 128x128 0.47-0.50x against 0.50-0.51x). An amax stream (along) is read after the encode. */
+#define FP8_DEFINE_AVX2_SCALED_ENCODE(name, src_type, load8, scalar_kernel, amax_kernel)                              \
+    void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,                        \
+              const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream,                     \
+              const fp8_amax_along *along)                                                                            \
+    {                                                                                                                 \
+        if (scale_group < n && scale_group != 1 && scale_group % 8 != 0) {                                            \
+            scalar_kernel(q, x, n, scale, scale_group, p, sat, 0, false, along);                                      \
+            return;                                                                                                   \
+        }                                                                                                             \
+        stream = stream && ((uintptr_t)q & 63) == 0;                                                                  \
+        const size_t body_end = stream ? n & ~(size_t)63 : n;                                                         \
+        size_t done = 0;                                                                                              \
+        if (scale_group >= n)                                                                                         \
+            FP8_SCALED_BODY(SCALES_ONE, load8)                                                                        \
+        else if (scale_group == 1)                                                                                    \
+            FP8_SCALED_BODY(SCALES_PER_ELEMENT, load8)                                                                \
+        else                                                                                                          \
+            FP8_SCALED_BODY(SCALES_PER_GROUP_OF_8K, load8)                                                            \
+        /* the last n % 8: done is a multiple of 8, so they lie in the group of element done (groups                  \
+         * of one element aside, which the scalar kernel takes as they come) */                                       \
+        scalar_kernel(q + done, x + done, n - done, scale + done / scale_group, scale_group, p, sat, 0, false, NULL); \
+        if (along) amax_kernel((const src_type *)along->x, along->n, along->group, along->amax, along->nonfinite);    \
     }
 
-FP8_DEFINE_AVX2_SCALED_ENCODE(fp8_avx2_scaled_encode_f32, float, load8_f32, fp8_scalar_scaled_encode_f32)
-FP8_DEFINE_AVX2_SCALED_ENCODE(fp8_avx2_scaled_encode_bf16, uint16_t, load8_bf16, fp8_scalar_scaled_encode_bf16)
+FP8_DEFINE_AVX2_SCALED_ENCODE(fp8_avx2_scaled_encode_f32, float, load8_f32, fp8_scalar_scaled_encode_f32,
+                              fp8_avx2_amax_f32)
+FP8_DEFINE_AVX2_SCALED_ENCODE(fp8_avx2_scaled_encode_bf16, uint16_t, load8_bf16, fp8_scalar_scaled_encode_bf16,
+                              fp8_avx2_amax_bf16)
 
 /* ---- encoding, stochastic rounding -----------------------------------------------------------
  * fp8_round_magnitude() in 32-bit lanes, integers only: frac32 = floor(frac * 2^32) is exact for
@@ -537,8 +540,8 @@ FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile
             _mm256_store_si256((__m256i *)(q_col + i), codes32(p, by_column, sign, clamp8));
         }
         if (w32 < t->w) {
-            fp8_scalar_scaled_encode_f32(q_row + w32, x + w32, t->w - w32, &row_scale[r], t->w, p, sat, 0, false);
-            fp8_scalar_scaled_encode_f32(q_col + w32, x + w32, t->w - w32, col_scale + w32, 1, p, sat, 0, false);
+            fp8_scalar_scaled_encode_f32(q_row + w32, x + w32, t->w - w32, &row_scale[r], t->w, p, sat, 0, false, NULL);
+            fp8_scalar_scaled_encode_f32(q_col + w32, x + w32, t->w - w32, col_scale + w32, 1, p, sat, 0, false, NULL);
         }
         write_piece(t->q + r * t->ldq, q_row, t->w, stream, &t->q_carry, r);
     }
@@ -620,6 +623,14 @@ void fp8_avx2_transpose_u8(uint8_t *dst, size_t ldd, const uint8_t *src, size_t 
     fp8_scalar_transpose_u8(dst + rows8, ldd, src + rows8 * lds, lds, rows - rows8, cols8);
 }
 
+static void avx2_write_piece(uint8_t *d, const uint8_t *src, size_t n, bool stream, const fp8_row_carry *carry,
+                             size_t row)
+{
+    write_piece(d, src, n, stream, carry, row);
+}
+
+void fp8_avx2_stream_fence(void) { _mm_sfence(); }
+
 const fp8_cpu_kernels fp8_cpu_kernels_avx2 = {
     .isa = FP8_CPU_ISA_AVX2,
     .encode_f32 = avx2_encode_f32,
@@ -631,11 +642,14 @@ const fp8_cpu_kernels fp8_cpu_kernels_avx2 = {
     .decode_bf16 = avx2_decode_bf16,
     .scaled_encode_f32 = fp8_avx2_scaled_encode_f32,
     .scaled_encode_bf16 = fp8_avx2_scaled_encode_bf16,
+    .quant_chunk_min_bytes = (size_t)1 << 20,
     .scaled_encode_f32_sr = fp8_avx2_scaled_encode_f32_sr,
     .scaled_decode_f32 = avx2_scaled_decode_f32,
     .amax_f32 = fp8_avx2_amax_f32,
     .amax_bf16 = fp8_avx2_amax_bf16,
     .dual_amax_f32 = avx2_dual_amax_f32,
     .dual_encode_f32 = avx2_dual_encode_f32,
+    .write_piece = avx2_write_piece,
+    .stream_fence = fp8_avx2_stream_fence,
     .transpose_u8 = fp8_avx2_transpose_u8,
 };

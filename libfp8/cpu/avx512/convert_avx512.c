@@ -11,7 +11,10 @@
  *   - NaN is found once per 64 elements (a max over four vectors) and only a
  *     block that holds one pays for a byte blend;
  *   - amax keeps NaN and infinity in its maxima (two instructions per 16
- *     elements) and redoes, in scalar code, only a group that held one.
+ *     elements) and reads again, for its finite maximum, only a group that
+ *     held one;
+ *   - quantization's encode can find another row's amax on the way
+ *     (amax_walk).
  * Like every kernel they run under the default floating-point environment
  * their callers enter (core/fpenv.h). Each is specialized per format
  * (FP8_SPECIALIZE). */
@@ -138,12 +141,89 @@ FP8_INLINE void encode64(const fp8_format_params *p, uint8_t *dst, const unsigne
         _mm512_mask_storeu_epi8(dst, first_lanes64(count), codes);
 }
 
+/* |x| as FP32 bits, for the sixteen elements of mask k (the others 0). */
+FP8_INLINE __m512i abs16(const unsigned char *src, __mmask16 k, load16_fn load16)
+{
+    return _mm512_and_si512(load16(src, k), _mm512_set1_epi32(ABS_MASK));
+}
+
+/* The largest finite |x| as bits over n elements; sets *nonfinite if one is NaN or infinite. */
+FP8_INLINE uint32_t finite_max_bits(const unsigned char *src, size_t elem_size, size_t n, load16_fn load16,
+                                    bool *nonfinite)
+{
+    __m512i acc = _mm512_setzero_si512();
+    __mmask16 bad = 0;
+    for (size_t i = 0; i < n; i += 16) {
+        const __mmask16 k = first_lanes16(n - i);
+        const __m512i a = abs16(src + i * elem_size, k, load16);
+        const __mmask16 finite = _mm512_cmplt_epu32_mask(a, _mm512_set1_epi32(INFINITY_BITS));
+        acc = _mm512_mask_max_epu32(acc, finite, acc, a);
+        bad |= (__mmask16)(k & ~finite);
+    }
+    if (bad) *nonfinite = true;
+    return (uint32_t)_mm512_reduce_max_epu32(acc);
+}
+
+/* A scaled encode's amax stream (fp8_amax_along), read 64 elements per 64 encoded so that its
+ * loads, which miss the caches, overlap the encode's arithmetic. Its groups are a multiple of 64
+ * long, or one: acc holds the maxima of |x| as bits (NaN and infinity included, as in amax below)
+ * of the elements since the last group edge, group_end - group; `done` have been read. */
+typedef struct amax_walk {
+    const fp8_amax_along *a;
+    const unsigned char *src;
+    size_t elem_size, done, group_end;
+    __m512i acc;
+} amax_walk;
+
+/* Folds acc into the amax of the group in progress; a group that held a NaN or infinity is read
+ * again for its finite maximum. */
+FP8_INLINE void amax_walk_flush(amax_walk *w, load16_fn load16)
+{
+    const size_t g = (w->done - 1) / w->a->group;
+    uint32_t m = (uint32_t)_mm512_reduce_max_epu32(w->acc);
+    w->acc = _mm512_setzero_si512();
+    if (m >= INFINITY_BITS) {
+        const size_t start = g * w->a->group;
+        m = finite_max_bits(w->src + start * w->elem_size, w->elem_size, w->done - start, load16, w->a->nonfinite);
+    }
+    if (m > w->a->amax[g]) w->a->amax[g] = m;
+}
+
+/* The next 64 elements, if the stream has them. */
+FP8_INLINE void amax_walk_step(amax_walk *w, load16_fn load16)
+{
+    if (w->done + 64 > w->a->n) return;
+    const unsigned char *s = w->src + w->done * w->elem_size;
+    const size_t v = 16 * w->elem_size;
+    const __m512i m01 = _mm512_max_epu32(abs16(s, ALL16, load16), abs16(s + v, ALL16, load16));
+    const __m512i m23 = _mm512_max_epu32(abs16(s + 2 * v, ALL16, load16), abs16(s + 3 * v, ALL16, load16));
+    w->acc = _mm512_max_epu32(w->acc, _mm512_max_epu32(m01, m23));
+    w->done += 64;
+    if (w->done == w->group_end) {
+        amax_walk_flush(w, load16);
+        w->group_end += w->a->group;
+    }
+}
+
+/* What the encode left of the stream. */
+FP8_INLINE void amax_walk_finish(amax_walk *w, load16_fn load16)
+{
+    while (w->done + 64 <= w->a->n) amax_walk_step(w, load16);
+    const unsigned char *s = w->src + w->done * w->elem_size;
+    for (size_t v = 0; w->done + 16 * v < w->a->n; v++)
+        w->acc = _mm512_max_epu32(w->acc, abs16(s + 16 * v * w->elem_size, first_lanes16(w->a->n - w->done - 16 * v),
+                                                load16));
+    w->done = w->a->n;
+    if (w->done > w->group_end - w->a->group) amax_walk_flush(w, load16);
+}
+
 /* Encodes n elements, each times its scale unless SCALES_NONE. The first `head` elements (< 64)
- * go alone, so that streaming stores start 64-byte aligned. With SCALES_PER_GROUP_OF_16K the
- * group and the head are multiples of 16, so each vector lies in one group. */
+ * go alone, so that streaming stores start 64-byte aligned; the caller fences them. With
+ * SCALES_PER_GROUP_OF_16K the group and the head are multiples of 16, so each vector lies in one
+ * group. along: NULL, or an amax stream to read on the way. */
 FP8_INLINE void encode_body(const fp8_format_params *p, uint8_t *dst, const unsigned char *src, size_t elem_size,
                             size_t n, size_t head, load16_fn load16, fp8_saturation sat, bool stream,
-                            scale_walk walk, size_t prefetch_bytes)
+                            scale_walk walk, size_t prefetch_bytes, amax_walk *along)
 {
     const nearest_consts k = nearest_consts_of(p, sat);
     const __m512i clamp8 = _mm512_set1_epi8((char)(p->max_code + (sat == FP8_SATFINITE ? 0 : 1)));
@@ -160,9 +240,12 @@ FP8_INLINE void encode_body(const fp8_format_params *p, uint8_t *dst, const unsi
             for (size_t line = 0; line < 64 * elem_size; line += 64)
                 _mm_prefetch((const char *)s + prefetch_bytes + line, _MM_HINT_T0);
         encode64(p, dst + i, s, elem_size, i, 64, load16, &walk, &k, clamp8, stream);
+        if (along) amax_walk_step(along, load16);
     }
     if (i < n) encode64(p, dst + i, src + i * elem_size, elem_size, i, n - i, load16, &walk, &k, clamp8, false);
-    if (stream) _mm_sfence();
+    /* the loop prefetched a line per 64 bytes read; data not 64-byte aligned ends in one more */
+    if (prefetch_bytes) _mm_prefetch((const char *)src + n * elem_size + prefetch_bytes - 1, _MM_HINT_T0);
+    if (along) amax_walk_finish(along, load16);
 }
 
 #define FP8_ENCODE_BODY(params, ...) encode_body(params, __VA_ARGS__)
@@ -174,39 +257,56 @@ FP8_INLINE void encode_body(const fp8_format_params *p, uint8_t *dst, const unsi
         const size_t head = stream ? stream_head(dst, 1, n, 64) : 0;                                          \
         const scale_walk none = {.layout = SCALES_NONE};                                                      \
         FP8_SPECIALIZE(p, FP8_ENCODE_BODY, dst, (const unsigned char *)src, sizeof *src, n, head, load16, sat, \
-                       stream, none, FP8_PREFETCH_BYTES)                                                      \
+                       stream, none, FP8_PREFETCH_BYTES, NULL)                                                \
+        if (stream) _mm_sfence();                                                                             \
     }
 
 FP8_DEFINE_AVX512_ENCODE(avx512_encode_f32, float, load16_f32)
 FP8_DEFINE_AVX512_ENCODE(avx512_encode_f16, uint16_t, load16_f16)
 FP8_DEFINE_AVX512_ENCODE(avx512_encode_bf16, uint16_t, load16_bf16)
 
+static void avx512_amax_f32(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
+static void avx512_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
+
 /* Quantization's encode. Groups of other widths than one element, a multiple of 16 or the whole
  * row take the AVX2 kernel. Streaming stores need 64-byte aligned lines: from a 16-byte aligned q
  * (as malloc gives), the head up to the first line is whole vectors, so each vector still lies in
- * one scale group; a q less aligned than that is written with normal stores. */
-#define FP8_DEFINE_AVX512_SCALED_ENCODE(name, src_type, load16, narrower)                                     \
-    static void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,       \
-                     const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream)    \
-    {                                                                                                       \
-        scale_walk walk = {.scale = scale, .group = scale_group};                                           \
-        if (scale_group >= n)                                                                               \
-            walk.layout = SCALES_ONE;                                                                       \
-        else if (scale_group == 1)                                                                          \
-            walk.layout = SCALES_PER_ELEMENT;                                                               \
-        else if (scale_group % 16 == 0)                                                                     \
-            walk.layout = SCALES_PER_GROUP_OF_16K;                                                          \
-        else {                                                                                              \
-            narrower(q, x, n, scale, scale_group, p, sat, prefetch_bytes, stream);                          \
-            return;                                                                                         \
-        }                                                                                                   \
-        stream = stream && ((uintptr_t)q & 15) == 0;                                                        \
-        FP8_SPECIALIZE(p, FP8_ENCODE_BODY, q, (const unsigned char *)x, sizeof *x, n,                           \
-                       stream ? stream_head(q, 1, n, 64) : 0, load16, sat, stream, walk, prefetch_bytes)    \
+ * one scale group; a q less aligned than that is written with normal stores. An amax stream whose
+ * groups are not a multiple of 64 (nor one group) is read first, by the amax kernel. */
+#define FP8_DEFINE_AVX512_SCALED_ENCODE(name, src_type, load16, narrower, amax_kernel)                               \
+    static void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,                \
+                     const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream,             \
+                     const fp8_amax_along *along)                                                                    \
+    {                                                                                                                \
+        scale_walk walk = {.scale = scale, .group = scale_group};                                                    \
+        if (scale_group >= n)                                                                                        \
+            walk.layout = SCALES_ONE;                                                                                \
+        else if (scale_group == 1)                                                                                   \
+            walk.layout = SCALES_PER_ELEMENT;                                                                        \
+        else if (scale_group % 16 == 0)                                                                              \
+            walk.layout = SCALES_PER_GROUP_OF_16K;                                                                   \
+        else {                                                                                                       \
+            narrower(q, x, n, scale, scale_group, p, sat, prefetch_bytes, stream, along);                            \
+            return;                                                                                                  \
+        }                                                                                                            \
+        amax_walk along_walk, *amax_stream = NULL;                                                                   \
+        if (along && (along->group % 64 == 0 || along->group >= along->n)) {                                         \
+            along_walk = (amax_walk){.a = along, .src = along->x, .elem_size = sizeof *x, .group_end = along->group, \
+                                     .acc = _mm512_setzero_si512()};                                                 \
+            amax_stream = &along_walk;                                                                               \
+        } else if (along) {                                                                                          \
+            amax_kernel((const src_type *)along->x, along->n, along->group, along->amax, along->nonfinite);          \
+        }                                                                                                            \
+        stream = stream && ((uintptr_t)q & 15) == 0;                                                                 \
+        FP8_SPECIALIZE(p, FP8_ENCODE_BODY, q, (const unsigned char *)x, sizeof *x, n,                                \
+                       stream ? stream_head(q, 1, n, 64) : 0, load16, sat, stream, walk, prefetch_bytes,             \
+                       amax_stream)                                                                                  \
     }
 
-FP8_DEFINE_AVX512_SCALED_ENCODE(avx512_scaled_encode_f32, float, load16_f32, fp8_avx2_scaled_encode_f32)
-FP8_DEFINE_AVX512_SCALED_ENCODE(avx512_scaled_encode_bf16, uint16_t, load16_bf16, fp8_avx2_scaled_encode_bf16)
+FP8_DEFINE_AVX512_SCALED_ENCODE(avx512_scaled_encode_f32, float, load16_f32, fp8_avx2_scaled_encode_f32,
+                                avx512_amax_f32)
+FP8_DEFINE_AVX512_SCALED_ENCODE(avx512_scaled_encode_bf16, uint16_t, load16_bf16, fp8_avx2_scaled_encode_bf16,
+                                avx512_amax_bf16)
 
 /* ---- decoding (cpu/simd_convert.h) --------------------------------------------------------------
  * Sixteen codes at a time into FP32, FP16 (exact: it holds every FP8 value; NaN -> 0x7FFF) or
@@ -276,22 +376,20 @@ static void avx512_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float
 /* ---- amax ----------------------------------------------------------------------------------------
  * |x| as integer bits orders like |x| for finite values; NaN and infinity sit at and above
  * 0x7F800000. The maxima keep them (an and and a max per vector); a group whose maximum is one is
- * done again by the scalar kernel, which leaves them out and flags them. */
+ * read again for its finite maximum (finite_max_bits), which flags them. */
 
 /* The maximum of |x| as bits over n elements (NaN and infinity included). */
 FP8_INLINE uint32_t abs_max_bits(const unsigned char *src, size_t elem_size, size_t n, load16_fn load16)
 {
-    const __m512i abs_mask = _mm512_set1_epi32(ABS_MASK);
     __m512i acc0 = _mm512_setzero_si512(), acc1 = acc0;
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
         _mm_prefetch((const char *)src + i * elem_size + FP8_PREFETCH_BYTES, _MM_HINT_T0);
         if (elem_size == 4) _mm_prefetch((const char *)src + i * elem_size + FP8_PREFETCH_BYTES + 64, _MM_HINT_T0);
-        acc0 = _mm512_max_epu32(acc0, _mm512_and_si512(load16(src + i * elem_size, ALL16), abs_mask));
-        acc1 = _mm512_max_epu32(acc1, _mm512_and_si512(load16(src + (i + 16) * elem_size, ALL16), abs_mask));
+        acc0 = _mm512_max_epu32(acc0, abs16(src + i * elem_size, ALL16, load16));
+        acc1 = _mm512_max_epu32(acc1, abs16(src + (i + 16) * elem_size, ALL16, load16));
     }
-    for (; i < n; i += 16)
-        acc0 = _mm512_max_epu32(acc0, _mm512_and_si512(load16(src + i * elem_size, first_lanes16(n - i)), abs_mask));
+    for (; i < n; i += 16) acc0 = _mm512_max_epu32(acc0, abs16(src + i * elem_size, first_lanes16(n - i), load16));
     return (uint32_t)_mm512_reduce_max_epu32(_mm512_max_epu32(acc0, acc1));
 }
 
@@ -302,7 +400,7 @@ FP8_INLINE void amax_per_element(const unsigned char *src, size_t elem_size, siz
     __mmask16 bad = 0;
     for (size_t i = 0; i < n; i += 16) {
         const __mmask16 k = first_lanes16(n - i);
-        const __m512i a = _mm512_and_si512(load16(src + i * elem_size, k), _mm512_set1_epi32(ABS_MASK));
+        const __m512i a = abs16(src + i * elem_size, k, load16);
         const __mmask16 finite = _mm512_cmplt_epu32_mask(a, _mm512_set1_epi32(INFINITY_BITS));
         const __m512i acc = _mm512_maskz_loadu_epi32(k, amax + i);
         _mm512_mask_storeu_epi32(amax + i, k, _mm512_mask_max_epu32(acc, finite, acc, a));
@@ -311,7 +409,7 @@ FP8_INLINE void amax_per_element(const unsigned char *src, size_t elem_size, siz
     if (bad) *nonfinite = true;
 }
 
-#define FP8_DEFINE_AVX512_AMAX(name, src_type, load16, narrower, scalar_kernel)                              \
+#define FP8_DEFINE_AVX512_AMAX(name, src_type, load16, narrower)                                             \
     static void name(const src_type *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite)             \
     {                                                                                                        \
         if (group == 1) {                                                                                    \
@@ -324,16 +422,15 @@ FP8_INLINE void amax_per_element(const unsigned char *src, size_t elem_size, siz
         }                                                                                                    \
         for (size_t i = 0, g = 0; i < n; i += group, g++) {                                                  \
             const size_t len = n - i < group ? n - i : group;                                                \
-            const uint32_t m = abs_max_bits((const unsigned char *)(x + i), sizeof *x, len, load16);         \
-            if (m >= INFINITY_BITS)                                                                          \
-                scalar_kernel(x + i, len, len, amax + g, nonfinite);                                         \
-            else if (m > amax[g])                                                                            \
-                amax[g] = m;                                                                                 \
+            const unsigned char *s = (const unsigned char *)(x + i);                                         \
+            uint32_t m = abs_max_bits(s, sizeof *x, len, load16);                                            \
+            if (m >= INFINITY_BITS) m = finite_max_bits(s, sizeof *x, len, load16, nonfinite);               \
+            if (m > amax[g]) amax[g] = m;                                                                    \
         }                                                                                                    \
     }
 
-FP8_DEFINE_AVX512_AMAX(avx512_amax_f32, float, load16_f32, fp8_avx2_amax_f32, fp8_scalar_amax_f32)
-FP8_DEFINE_AVX512_AMAX(avx512_amax_bf16, uint16_t, load16_bf16, fp8_avx2_amax_bf16, fp8_scalar_amax_bf16)
+FP8_DEFINE_AVX512_AMAX(avx512_amax_f32, float, load16_f32, fp8_avx2_amax_f32)
+FP8_DEFINE_AVX512_AMAX(avx512_amax_bf16, uint16_t, load16_bf16, fp8_avx2_amax_bf16)
 
 /* ---- the fused dual-orientation pass ----------------------------------------------------------
  * As the AVX2 kernels: the amax keeps NaN and infinity in its maxima and a tile that holds one is
@@ -433,6 +530,13 @@ static void avx512_dual_encode_f32(const fp8_dual_tile *t, const float *row_scal
     fp8_avx2_dual_encode_with(t, row_scale, col_scale, p, sat, finite, prefetch_bytes, stream, avx512_dual_rows);
 }
 
+/* write_piece with 64-byte non-temporal stores. */
+static void avx512_write_piece(uint8_t *d, const uint8_t *src, size_t n, bool stream, const fp8_row_carry *carry,
+                               size_t row)
+{
+    write_piece(d, src, n, stream, carry, row);
+}
+
 const fp8_cpu_kernels fp8_cpu_kernels_avx512 = {
     .isa = FP8_CPU_ISA_AVX512,
     .encode_f32 = avx512_encode_f32,
@@ -444,11 +548,14 @@ const fp8_cpu_kernels fp8_cpu_kernels_avx512 = {
     .decode_bf16 = avx512_decode_bf16,
     .scaled_encode_f32 = avx512_scaled_encode_f32,
     .scaled_encode_bf16 = avx512_scaled_encode_bf16,
+    .quant_chunk_min_bytes = (size_t)64 << 10,
     .scaled_encode_f32_sr = fp8_avx2_scaled_encode_f32_sr,
     .scaled_decode_f32 = avx512_scaled_decode_f32,
     .amax_f32 = avx512_amax_f32,
     .amax_bf16 = avx512_amax_bf16,
     .dual_amax_f32 = avx512_dual_amax_f32,
     .dual_encode_f32 = avx512_dual_encode_f32,
+    .write_piece = avx512_write_piece,
+    .stream_fence = fp8_avx2_stream_fence,
     .transpose_u8 = fp8_avx2_transpose_u8,
 };
