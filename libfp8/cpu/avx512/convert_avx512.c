@@ -165,9 +165,10 @@ FP8_INLINE uint32_t finite_max_bits(const unsigned char *src, size_t elem_size, 
 }
 
 /* A scaled encode's amax stream (fp8_amax_along), read 64 elements per 64 encoded so that its
- * loads, which miss the caches, overlap the encode's arithmetic. Its groups are a multiple of 64
- * long, or one: acc holds the maxima of |x| as bits (NaN and infinity included, as in amax below)
- * of the elements since the last group edge, group_end - group; `done` have been read. */
+ * loads, which miss the caches, overlap the encode's arithmetic. Its groups are a multiple of 16
+ * long, or one, so that no vector straddles two: acc holds the maxima of |x| as bits (NaN and
+ * infinity included, as in amax below) of the elements since the last group edge,
+ * group_end - group; `done` have been read. */
 typedef struct amax_walk {
     const fp8_amax_along *a;
     const unsigned char *src;
@@ -189,19 +190,30 @@ FP8_INLINE void amax_walk_flush(amax_walk *w, load16_fn load16)
     if (m > w->a->amax[g]) w->a->amax[g] = m;
 }
 
-/* The next 64 elements, if the stream has them. */
+/* `count` (<= 16) more elements; a group that ends with them is flushed. */
+FP8_INLINE void amax_walk_add(amax_walk *w, __m512i abs_bits, size_t count, load16_fn load16)
+{
+    w->acc = _mm512_max_epu32(w->acc, abs_bits);
+    w->done += count;
+    if (w->done == w->group_end) {
+        amax_walk_flush(w, load16);
+        w->group_end += w->a->group;
+    }
+}
+
+/* The next 64 elements, if the stream has them: one maximum of four vectors where no group edge
+ * falls inside them, else vector by vector. */
 FP8_INLINE void amax_walk_step(amax_walk *w, load16_fn load16)
 {
     if (w->done + 64 > w->a->n) return;
     const unsigned char *s = w->src + w->done * w->elem_size;
     const size_t v = 16 * w->elem_size;
-    const __m512i m01 = _mm512_max_epu32(abs16(s, ALL16, load16), abs16(s + v, ALL16, load16));
-    const __m512i m23 = _mm512_max_epu32(abs16(s + 2 * v, ALL16, load16), abs16(s + 3 * v, ALL16, load16));
-    w->acc = _mm512_max_epu32(w->acc, _mm512_max_epu32(m01, m23));
-    w->done += 64;
-    if (w->done == w->group_end) {
-        amax_walk_flush(w, load16);
-        w->group_end += w->a->group;
+    if (w->group_end - w->done >= 64) {
+        const __m512i m01 = _mm512_max_epu32(abs16(s, ALL16, load16), abs16(s + v, ALL16, load16));
+        const __m512i m23 = _mm512_max_epu32(abs16(s + 2 * v, ALL16, load16), abs16(s + 3 * v, ALL16, load16));
+        amax_walk_add(w, _mm512_max_epu32(m01, m23), 64, load16);
+    } else {
+        for (size_t k = 0; k < 4; k++) amax_walk_add(w, abs16(s + k * v, ALL16, load16), 16, load16);
     }
 }
 
@@ -209,11 +221,10 @@ FP8_INLINE void amax_walk_step(amax_walk *w, load16_fn load16)
 FP8_INLINE void amax_walk_finish(amax_walk *w, load16_fn load16)
 {
     while (w->done + 64 <= w->a->n) amax_walk_step(w, load16);
-    const unsigned char *s = w->src + w->done * w->elem_size;
-    for (size_t v = 0; w->done + 16 * v < w->a->n; v++)
-        w->acc = _mm512_max_epu32(w->acc, abs16(s + 16 * v * w->elem_size, first_lanes16(w->a->n - w->done - 16 * v),
-                                                load16));
-    w->done = w->a->n;
+    while (w->done < w->a->n) {
+        const size_t count = w->a->n - w->done < 16 ? w->a->n - w->done : 16;
+        amax_walk_add(w, abs16(w->src + w->done * w->elem_size, first_lanes16(count), load16), count, load16);
+    }
     if (w->done > w->group_end - w->a->group) amax_walk_flush(w, load16);
 }
 
@@ -272,7 +283,7 @@ static void avx512_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t
  * row take the AVX2 kernel. Streaming stores need 64-byte aligned lines: from a 16-byte aligned q
  * (as malloc gives), the head up to the first line is whole vectors, so each vector still lies in
  * one scale group; a q less aligned than that is written with normal stores. An amax stream whose
- * groups are not a multiple of 64 (nor one group) is read first, by the amax kernel. */
+ * groups are not a multiple of 16 (nor one group) is read first, by the amax kernel. */
 #define FP8_DEFINE_AVX512_SCALED_ENCODE(name, src_type, load16, narrower, amax_kernel)                               \
     static void name(uint8_t *q, const src_type *x, size_t n, const float *scale, size_t scale_group,                \
                      const fp8_format_params *p, fp8_saturation sat, size_t prefetch_bytes, bool stream,             \
@@ -290,7 +301,7 @@ static void avx512_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t
             return;                                                                                                  \
         }                                                                                                            \
         amax_walk along_walk, *amax_stream = NULL;                                                                   \
-        if (along && (along->group % 64 == 0 || along->group >= along->n)) {                                         \
+        if (along && (along->group % 16 == 0 || along->group >= along->n)) {                                         \
             along_walk = (amax_walk){.a = along, .src = along->x, .elem_size = sizeof *x, .group_end = along->group, \
                                      .acc = _mm512_setzero_si512()};                                                 \
             amax_stream = &along_walk;                                                                               \
