@@ -195,6 +195,7 @@ static bool row_steps_on(const quant_job *j, const chunk_order *o, chunk *t, siz
     return true;
 }
 
+/* Blocks per chunk (see FP8_QUANT_CHUNK_ROW_BYTES). */
 static size_t chunk_blocks(const quant_job *j)
 {
     const size_t elem = j->xf ? sizeof(float) : sizeof(uint16_t);
