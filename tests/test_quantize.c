@@ -279,6 +279,47 @@ START_TEST(outlier_per_block)
 }
 END_TEST
 
+/* Dequantization large enough for non-temporal stores, on every path and two threads: each element
+ * is decode(q) * scale_inv exactly, with y at offsets into a line (ld odd: every offset), and the
+ * gaps between y's rows untouched. */
+START_TEST(dequantize_large)
+{
+    static const struct { size_t br, bc, y_offset, y_pad; } cases[] = {
+        {1, 128, 0, 0}, {128, 128, 4, 3}, {1, 32, 1, 1}};
+    const size_t br = cases[_i].br, bc = cases[_i].bc, rows = 1031, cols = 2100;
+    const size_t ldy = cols + cases[_i].y_pad, y_len = cases[_i].y_offset + rows * ldy;
+    float *x = make_matrix(rows, cols, 41 + (uint64_t)_i);
+    fp8_quant_config cfg = fp8_quant_config_init(FP8_E4M3, br, bc);
+    const size_t ns = fp8_scale_count(rows, cols, br, bc), nbc = ceil_div(cols, bc);
+    uint8_t *q = malloc(rows * cols);
+    float *s = malloc(ns * sizeof *s), *y_buf = aligned_alloc(64, (y_len * sizeof(float) + 63) & ~(size_t)63);
+    float *y = y_buf + cases[_i].y_offset;
+    ck_assert_int_eq(fp8_quantize_f32(&cfg, x, rows, cols, cols, q, cols, s), FP8_OK);
+    fp8_set_num_threads(2);
+    for (int isa = 0; isa <= FP8_TEST_LAST_SIMD; isa++) {
+        if (isa != FP8_CPU_ISA_SCALAR && !test_isa_runs(isa)) continue;
+        fp8_cpu_set_max_isa((fp8_cpu_isa)isa);
+        for (size_t i = 0; i < y_len; i++) y_buf[i] = -7.0f; /* the gaps must keep it */
+        ck_assert_int_eq(fp8_dequantize_f32(&cfg, q, rows, cols, cols, s, y, ldy), FP8_OK);
+        for (size_t r = 0; r < rows; r++) {
+            for (size_t c = 0; c < cols; c++) {
+                const float want = fp8_to_f32(q[r * cols + c], FP8_E4M3) * s[(r / br) * nbc + c / bc];
+                if (y[r * ldy + c] != want)
+                    ck_abort_msg("case %d, %s: (%zu,%zu) = %a, want %a", _i, fp8_cpu_isa_name(isa), r, c,
+                                 (double)y[r * ldy + c], (double)want);
+            }
+            for (size_t c = cols; c < ldy && r + 1 < rows; c++) ck_assert(y[r * ldy + c] == -7.0f);
+        }
+    }
+    test_isa_reset();
+    fp8_set_num_threads(0);
+    free(x);
+    free(q);
+    free(s);
+    free(y_buf);
+}
+END_TEST
+
 /* Blocks of several rows go through quantization's chunk pipeline: each chunk's amaxes are found
  * while the chunk before it is encoded (fp8_amax_along), and with non-temporal stores, output rows
  * that do not start and end on a line go through carries. On a matrix large enough to stream,
@@ -812,6 +853,7 @@ static Suite *quantize_suite(void)
     tcase_add_test(tc, nonfinite_blocks);
     tcase_add_test(tc, outlier_per_block);
     tcase_add_loop_test(tc, dequantize_error_bound, 0, 4);
+    tcase_add_loop_test(tc, dequantize_large, 0, 3);
     suite_add_tcase(s, tc);
     tc = tcase_create("variants");
     tcase_set_timeout(tc, 60);

@@ -78,8 +78,10 @@ void fp8_scalar_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float
     }
 }
 
-void fp8_scalar_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p)
+void fp8_scalar_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p,
+                                  bool stream)
 {
+    (void)stream;
     for (size_t i = 0; i < n; i++) x[i] = fp8_f32_from_bits(fp8_decode_f32_bits(q[i], p)) * scale_inv;
 }
 

@@ -87,8 +87,10 @@ typedef struct fp8_cpu_kernels {
     /* Stochastic rounding of x[i] * scale with the random bits of index first_index + i. */
     void (*scaled_encode_f32_sr)(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
                                  fp8_saturation sat, uint64_t seed, uint64_t first_index);
-    /* x[i] = decode(q[i]) * scale_inv, the product in FP32. */
-    void (*scaled_decode_f32)(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p);
+    /* x[i] = decode(q[i]) * scale_inv, the product in FP32. stream: as scaled_encode_f32's, for x
+     * (the caller fences). */
+    void (*scaled_decode_f32)(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p,
+                              bool stream);
     /* amax[g] = max(amax[g], the largest finite |x[i]| as FP32 bits) over each group g of `group`
      * consecutive elements (group 1: per element; group >= n: one group); sets *nonfinite when an
      * element is NaN or infinite. */
@@ -113,8 +115,8 @@ typedef struct fp8_cpu_kernels {
      * carry alone. */
     void (*write_piece)(uint8_t *d, const uint8_t *src, size_t n, bool stream, const fp8_row_carry *carry,
                         size_t row);
-    /* Orders the non-temporal stores that this thread's scaled encodes and write_piece left
-     * unfenced before its later stores (sfence); nothing where kernels have no such stores. */
+    /* Orders the non-temporal stores that this thread's scaled encodes and decodes and write_piece
+     * left unfenced before its later stores (sfence); nothing where kernels have no such stores. */
     void (*stream_fence)(void);
     /* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols. */
     void (*transpose_u8)(uint8_t *dst, size_t ldd, const uint8_t *src, size_t lds, size_t rows, size_t cols);
@@ -148,7 +150,8 @@ void fp8_scalar_scaled_encode_bf16(uint8_t *q, const uint16_t *x, size_t n, cons
                                    const fp8_amax_along *along);
 void fp8_scalar_scaled_encode_f32_sr(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,
                                      fp8_saturation sat, uint64_t seed, uint64_t first_index);
-void fp8_scalar_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p);
+void fp8_scalar_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p,
+                                  bool stream);
 void fp8_scalar_amax_f32(const float *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
 void fp8_scalar_amax_bf16(const uint16_t *x, size_t n, size_t group, uint32_t *amax, bool *nonfinite);
 void fp8_scalar_dual_amax_f32(const fp8_dual_tile *t, uint32_t *row_amax, uint32_t *col_amax, bool *nonfinite);

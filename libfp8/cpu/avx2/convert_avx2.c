@@ -367,11 +367,16 @@ FP8_DEFINE_AVX2_DECODE(avx2_decode_f32, float, FP8_DECODE_BODY_F32_UNSCALED, fp8
 FP8_DEFINE_AVX2_DECODE(avx2_decode_f16, uint16_t, FP8_DECODE_BODY_F16, fp8_scalar_decode_f16)
 FP8_DEFINE_AVX2_DECODE(avx2_decode_bf16, uint16_t, FP8_DECODE_BODY_BF16, fp8_scalar_decode_bf16)
 
-static void avx2_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p)
+/* Streams whole lines only (as the scaled encode), from the first one; the caller fences. */
+static void avx2_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p,
+                                   bool stream)
 {
+    const size_t head = stream ? stream_head(x, sizeof *x, n, 64) : 0;
+    fp8_scalar_scaled_decode_f32(x, q, head, scale_inv, p, false);
     size_t done = 0;
-    FP8_SPECIALIZE(p, FP8_DECODE_BODY_F32, &done, x, q, n, false, true, scale_inv)
-    fp8_scalar_scaled_decode_f32(x + done, q + done, n - done, scale_inv, p);
+    FP8_SPECIALIZE(p, FP8_DECODE_BODY_F32, &done, x + head, q + head, n - head, stream, true, scale_inv)
+    done += head;
+    fp8_scalar_scaled_decode_f32(x + done, q + done, n - done, scale_inv, p, false);
 }
 
 /* ---- amax ----------------------------------------------------------------------------------------

@@ -347,41 +347,38 @@ FP8_INLINE void decode16(const fp8_format_params *p, void *dst, const uint8_t *s
         _mm256_mask_storeu_epi16(dst, k, h);
 }
 
-/* `scaled`: each value is then multiplied by scale_inv in FP32 (dequantization). */
+/* `scaled`: each value is then multiplied by scale_inv in FP32 (dequantization). stream:
+ * non-temporal stores from the first vector-aligned element on; the caller fences them. */
 FP8_INLINE void decode_body(const fp8_format_params *p, void *dst, const uint8_t *src, size_t n, decode_target to,
-                            bool scaled, float scale_inv)
+                            bool scaled, float scale_inv, bool stream)
 {
     const size_t elem_size = to == TO_F32 ? 4 : 2;
-    const bool stream = n * elem_size >= FP8_STREAM_MIN_BYTES;
     const size_t head = stream ? stream_head(dst, elem_size, n, 16 * elem_size) : 0;
     const __m512 s = _mm512_set1_ps(scale_inv);
     unsigned char *out = dst;
     if (head > 0) decode16(p, out, src, head, to, false, scaled, s);
     for (size_t i = head; i < n; i += 16)
         decode16(p, out + i * elem_size, src + i, n - i < 16 ? n - i : 16, to, stream, scaled, s);
-    if (stream) _mm_sfence();
 }
 
 #define FP8_DECODE_BODY(params, ...) decode_body(params, __VA_ARGS__)
 
-static void avx512_decode_f32(float *dst, const uint8_t *src, size_t n, const fp8_format_params *p)
-{
-    FP8_SPECIALIZE(p, FP8_DECODE_BODY, dst, src, n, TO_F32, false, 1.0f)
-}
+#define FP8_DEFINE_AVX512_DECODE(name, dst_type, target)                                          \
+    static void name(dst_type *dst, const uint8_t *src, size_t n, const fp8_format_params *p)     \
+    {                                                                                             \
+        const bool stream = n * sizeof *dst >= FP8_STREAM_MIN_BYTES;                              \
+        FP8_SPECIALIZE(p, FP8_DECODE_BODY, dst, src, n, target, false, 1.0f, stream)              \
+        if (stream) _mm_sfence();                                                                 \
+    }
 
-static void avx512_decode_f16(uint16_t *dst, const uint8_t *src, size_t n, const fp8_format_params *p)
-{
-    FP8_SPECIALIZE(p, FP8_DECODE_BODY, dst, src, n, TO_F16, false, 1.0f)
-}
+FP8_DEFINE_AVX512_DECODE(avx512_decode_f32, float, TO_F32)
+FP8_DEFINE_AVX512_DECODE(avx512_decode_f16, uint16_t, TO_F16)
+FP8_DEFINE_AVX512_DECODE(avx512_decode_bf16, uint16_t, TO_BF16)
 
-static void avx512_decode_bf16(uint16_t *dst, const uint8_t *src, size_t n, const fp8_format_params *p)
+static void avx512_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p,
+                                     bool stream)
 {
-    FP8_SPECIALIZE(p, FP8_DECODE_BODY, dst, src, n, TO_BF16, false, 1.0f)
-}
-
-static void avx512_scaled_decode_f32(float *x, const uint8_t *q, size_t n, float scale_inv, const fp8_format_params *p)
-{
-    FP8_SPECIALIZE(p, FP8_DECODE_BODY, x, q, n, TO_F32, true, scale_inv)
+    FP8_SPECIALIZE(p, FP8_DECODE_BODY, x, q, n, TO_F32, true, scale_inv, stream)
 }
 
 /* ---- amax ----------------------------------------------------------------------------------------
