@@ -308,7 +308,7 @@ START_TEST(dequantize_large)
                     ck_abort_msg("case %d, %s: (%zu,%zu) = %a, want %a", _i, fp8_cpu_isa_name(isa), r, c,
                                  (double)y[r * ldy + c], (double)want);
             }
-            for (size_t c = cols; c < ldy && r + 1 < rows; c++) ck_assert(y[r * ldy + c] == -7.0f);
+            for (size_t c = cols; c < ldy; c++) ck_assert(y[r * ldy + c] == -7.0f);
         }
     }
     test_isa_reset();

@@ -6,8 +6,9 @@
  * 1x128 tiles): a chunk's amax read rides along the encoding of the chunk
  * before it, so that memory and arithmetic overlap. Blocks are independent,
  * so threads take whole block rows or block columns; a single block (per
- * tensor) is split by rows, with the amax merged by an atomic maximum. Either way the bytes do not depend on the
- * split. Every worker runs under the default FP environment. */
+ * tensor) is split by rows, with the amax merged by an atomic maximum.
+ * Either way the bytes do not depend on the split. Every worker runs under
+ * the default FP environment. */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -108,6 +109,8 @@ static void rows_amax(const quant_job *j, size_t r0, size_t r1, size_t c0, size_
     }
 }
 
+static size_t x_elem_size(const quant_job *j) { return j->xf ? sizeof(float) : sizeof(uint16_t); }
+
 static const void *x_at(const quant_job *j, size_t r, size_t c)
 {
     return j->xf ? (const void *)(j->xf + r * j->ldx + c) : (const void *)(j->xb + r * j->ldx + c);
@@ -200,8 +203,7 @@ static bool row_steps_on(const quant_job *j, const chunk_order *o, chunk *t, siz
 /* Blocks per chunk (see FP8_QUANT_CHUNK_ROW_BYTES). */
 static size_t chunk_blocks(const quant_job *j)
 {
-    const size_t elem = j->xf ? sizeof(float) : sizeof(uint16_t);
-    const size_t row_bytes = j->bc * elem, block_bytes = j->br * row_bytes;
+    const size_t row_bytes = j->bc * x_elem_size(j), block_bytes = j->br * row_bytes;
     size_t n = (FP8_QUANT_CHUNK_ROW_BYTES + row_bytes - 1) / row_bytes;
     const size_t for_min = (j->k->quant_chunk_min_bytes + block_bytes - 1) / block_bytes;
     if (for_min > n) n = for_min;
@@ -221,7 +223,7 @@ static void encode_chunk(const quant_job *j, const chunk_order *o, const chunk *
     const size_t h = c->r1 - c->r0, next_h = next ? next->r1 - next->r0 : 0;
     size_t ahead_rows = 1;
     if (next) {
-        const size_t row_bytes = (next->c1 - next->c0) * (j->xf ? sizeof(float) : sizeof(uint16_t));
+        const size_t row_bytes = (next->c1 - next->c0) * x_elem_size(j);
         ahead_rows = (FP8_QUANT_FETCH_AHEAD_BYTES + row_bytes - 1) / row_bytes;
     }
     for (size_t i = 0; i < h; i++) {
@@ -310,7 +312,7 @@ static void encode_rows_range(void *ctx, size_t b, size_t e)
     quant_job *j = ctx;
     fp8_fpenv env;
     fp8_fpenv_enter(&env);
-    const size_t prefetch_bytes = FP8_STREAM_PREFETCH_ELEMENTS * (j->xf ? sizeof(float) : sizeof(uint16_t));
+    const size_t prefetch_bytes = FP8_STREAM_PREFETCH_ELEMENTS * x_elem_size(j);
     const row_output direct = {NULL, NULL, 0};
     for (size_t r = b; r < e; r++) encode_row(j, r, 0, j->cols, &j->fixed_scale, prefetch_bytes, NULL, &direct);
     if (j->stream) j->k->stream_fence();
