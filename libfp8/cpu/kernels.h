@@ -81,8 +81,9 @@ typedef struct fp8_cpu_kernels {
                                const fp8_amax_along *along);
     /* The least input, in bytes, that quantization gives these kernels per chunk of blocks (see
      * quantize.c): small where scaled_encode_* reads `along` inside its loop, so that the next
-     * chunk's rows lie close ahead (one 128 x 128 block of FP32); large where it reads it after
-     * the encode, from lines the encode prefetched (long runs for the prefetchers). */
+     * chunk's rows lie close ahead, yet with rows long enough for the L2 streamer to follow (four
+     * 128 x 128 blocks of FP32: 2 KiB rows); large where it reads it after the encode, from lines
+     * the encode prefetched (long runs for the prefetchers). */
     size_t quant_chunk_min_bytes;
     /* Stochastic rounding of x[i] * scale with the random bits of index first_index + i. */
     void (*scaled_encode_f32_sr)(uint8_t *q, const float *x, size_t n, float scale, const fp8_format_params *p,

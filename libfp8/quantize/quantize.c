@@ -2,8 +2,8 @@
  *
  * Work is organised by blocks: one read of a block finds its finite amax,
  * the scale follows (quantize/scale.h), and a second read, from cache,
- * encodes it. Blocks go in chunks (one 128x128 block of FP32, a whole row of
- * 1x128 tiles): a chunk's amax read rides along the encoding of the chunk
+ * encodes it. Blocks go in chunks (four 128x128 blocks of FP32, a whole row
+ * of 1x128 tiles): a chunk's amax read rides along the encoding of the chunk
  * before it, so that memory and arithmetic overlap. Blocks are independent,
  * so threads take whole block rows or block columns; a single block (per
  * tensor) is split by rows, with the amax merged by an atomic maximum.
@@ -30,8 +30,8 @@
  * amaxes and again, from cache, to encode. A chunk is the fewest blocks whose rows are at least
  * FP8_QUANT_CHUNK_ROW_BYTES long (whole lines, for the prefetchers) and which hold at least the
  * kernels' quant_chunk_min_bytes, but at most FP8_QUANT_CHUNK_BYTES (so that it stays in L2
- * between its two reads) and FP8_QUANT_CHUNK_BLOCKS blocks: with AVX-512, one 128 x 128 block of
- * FP32 or a whole row of 1 x 128 tiles. */
+ * between its two reads) and FP8_QUANT_CHUNK_BLOCKS blocks: with AVX-512, four 128 x 128 blocks
+ * of FP32 or a whole row of 1 x 128 tiles. */
 #define FP8_QUANT_CHUNK_ROW_BYTES ((size_t)512)
 #define FP8_QUANT_CHUNK_BYTES ((size_t)1 << 20)
 #define FP8_QUANT_CHUNK_BLOCKS 256
