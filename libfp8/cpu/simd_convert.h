@@ -43,19 +43,38 @@ FP8_INLINE nearest_consts nearest_consts_of(const fp8_format_params *p, fp8_satu
     };
 }
 
-/* The magnitude code of |x| (FP32 bits a, not NaN), before saturation: below 2^15. Both paths
- * without a select: the normal path, with an arithmetic shift, gives at most the subnormal code
- * below 2^min_exp (a rounded pseudo-code with a zero exponent field in [2^(min_exp-1), 2^min_exp),
- * negative further down); the subnormal path, of min(a, 2^min_exp), gives 2^mantissa_bits, the
- * smallest normal code, from there up. The larger of the two is the code. */
-FP8_INLINE FP8_VI magnitude_nearest(FP8_VI a, const fp8_format_params *p, const nearest_consts *k)
+/* The magnitude code of |x| (FP32 bits a, not NaN), before saturation: below 2^15, the larger
+ * of two paths, each without a select. The normal path, with an arithmetic shift, is the code for
+ * a >= 2^min_exp and gives at most the subnormal code below it (a rounded pseudo-code with a zero
+ * exponent field in [2^(min_exp-1), 2^min_exp), negative further down, zero included, which the
+ * packs then saturate to 0); the subnormal path, of min(a, 2^min_exp), is the code below 2^min_exp
+ * and gives 2^mantissa_bits, the smallest normal code, from there up. Where no nonzero a lies
+ * below 2^min_exp (see least_nonzero_less_one), the normal path alone gives the same bytes for
+ * half the instructions. */
+FP8_INLINE FP8_VI magnitude_normal(FP8_VI a, const fp8_format_params *p, const nearest_consts *k)
 {
     const int shift = 23 - (int)p->mantissa_bits;
     const FP8_VI odd = FP8_V_AND(FP8_V(srli_epi32)(a, shift), FP8_V(set1_epi32)(1));
-    const FP8_VI normal = FP8_V(srai_epi32)(FP8_V(add_epi32)(FP8_V(add_epi32)(a, k->round), odd), shift);
+    return FP8_V(srai_epi32)(FP8_V(add_epi32)(FP8_V(add_epi32)(a, k->round), odd), shift);
+}
+
+FP8_INLINE FP8_VI magnitude_subnormal(FP8_VI a, const nearest_consts *k)
+{
     const FP8_VF low = FP8_V_AS_F(FP8_V(min_epi32)(a, k->min_normal_bits));
-    const FP8_VI subnormal = FP8_V(sub_epi32)(FP8_V_AS_I(FP8_V(add_ps)(low, k->magic)), k->magic_bits);
-    return FP8_V(max_epi32)(normal, subnormal);
+    return FP8_V(sub_epi32)(FP8_V_AS_I(FP8_V(add_ps)(low, k->magic)), k->magic_bits);
+}
+
+FP8_INLINE FP8_VI magnitude_nearest(FP8_VI a, const fp8_format_params *p, const nearest_consts *k)
+{
+    return FP8_V(max_epi32)(magnitude_normal(a, p, k), magnitude_subnormal(a, k));
+}
+
+/* The least nonzero FP32 bits among nonnegative values so far, less one: unsigned minima of
+ * bits - 1, where zero wraps to the largest value and drops out. Start from all ones; a lane
+ * below bits(2^min_exp) - 1 then marks a value that needs magnitude_subnormal. */
+FP8_INLINE FP8_VI least_nonzero_less_one(FP8_VI least, FP8_VI a)
+{
+    return FP8_V(min_epu32)(least, FP8_V(sub_epi32)(a, FP8_V(set1_epi32)(1)));
 }
 
 /* ---- decoding ----

@@ -511,7 +511,9 @@ FP8_INLINE __m256i codes32(const fp8_format_params *p, const __m256i m[4], __m25
  * whole (write_piece), with the columns' scales to by_col (rows ld apart); whole blocks of 32
  * columns in vector code, the last columns in scalar code. |x| and the signs are found once for
  * both; a signed pack keeps each sign in bit 7 (negative int32 -> negative int16 -> negative int8).
- * No NaN: x * scale is finite or infinite, and the saturation handles both. */
+ * No NaN: x * scale is finite or infinite, and the saturation handles both. The subnormal path
+ * only for 32 elements where a scaled value needs it (magnitude_normal): the pass is bound by its
+ * arithmetic. */
 FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile *t, uint8_t *by_col, size_t ld,
                                  const float *row_scale, const float *col_scale, fp8_saturation sat,
                                  size_t prefetch_bytes, bool stream)
@@ -521,6 +523,7 @@ FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile
     const nearest_consts k = nearest_consts_of(p, sat);
     const __m256i clamp8 = _mm256_set1_epi8((char)(p->max_code + (sat == FP8_SATFINITE ? 0 : 1)));
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256i below_normal = _mm256_sub_epi32(k.min_normal_bits, _mm256_set1_epi32(1));
     for (size_t r = 0; r < t->h; r++) {
         const float *x = t->x + r * t->ldx;
         uint8_t *q_col = by_col + r * ld;
@@ -530,14 +533,23 @@ FP8_INLINE void dual_encode_body(const fp8_format_params *p, const fp8_dual_tile
         for (size_t i = 0; i < w32; i += 32) {
             _mm_prefetch((const char *)(x + i) + prefetch_bytes, _MM_HINT_T0);
             _mm_prefetch((const char *)(x + i) + prefetch_bytes + 64, _MM_HINT_T0);
-            __m256i bits[4], by_row[4], by_column[4];
+            __m256i bits[4], scaled_row[4], scaled_col[4], by_row[4], by_column[4];
+            __m256i least = _mm256_set1_epi32(-1);
             for (size_t v = 0; v < 4; v++) {
                 bits[v] = load8_f32(x + i + 8 * v);
                 const __m256 a = _mm256_and_ps(_mm256_castsi256_ps(bits[v]), abs_mask);
-                by_row[v] = magnitude_nearest(_mm256_castps_si256(_mm256_mul_ps(a, rs)), p, &k);
-                by_column[v] = magnitude_nearest(
-                    _mm256_castps_si256(_mm256_mul_ps(a, _mm256_loadu_ps(col_scale + i + 8 * v))), p, &k);
+                scaled_row[v] = _mm256_castps_si256(_mm256_mul_ps(a, rs));
+                scaled_col[v] = _mm256_castps_si256(_mm256_mul_ps(a, _mm256_loadu_ps(col_scale + i + 8 * v)));
+                by_row[v] = magnitude_normal(scaled_row[v], p, &k);
+                by_column[v] = magnitude_normal(scaled_col[v], p, &k);
+                least = least_nonzero_less_one(least, _mm256_min_epu32(scaled_row[v], scaled_col[v]));
             }
+            /* a lane where least < below_normal (unsigned) */
+            if (_mm256_movemask_epi8(_mm256_cmpeq_epi32(_mm256_max_epu32(least, below_normal), least)) != -1)
+                for (size_t v = 0; v < 4; v++) {
+                    by_row[v] = _mm256_max_epi32(by_row[v], magnitude_subnormal(scaled_row[v], &k));
+                    by_column[v] = _mm256_max_epi32(by_column[v], magnitude_subnormal(scaled_col[v], &k));
+                }
             const __m256i sign = _mm256_and_si256(
                 _mm256_packs_epi16(_mm256_packs_epi32(bits[0], bits[1]), _mm256_packs_epi32(bits[2], bits[3])),
                 _mm256_set1_epi8((char)0x80));
